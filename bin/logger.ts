@@ -1,0 +1,12 @@
+/** pino logger for the CLI: JSON lines by default, human-readable on a terminal or on request. */
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+export function createLogger(options: { level: string; format: LogFormat; name?: string }): Logger {
+  const base = { level: options.level, base: { name: options.name ?? 'gridos', pid: process.pid } };
+  const usePretty = options.format === 'pretty' || (options.format === 'auto' && process.stdout.isTTY === true);
+  if (!usePretty) return pino(base);
+  return pino(base, pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
+}

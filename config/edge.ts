@@ -1,0 +1,80 @@
+/**
+ * The edge agent's configuration: the schema of the YAML file (what a user writes) and the
+ * compiled, frozen form the agent runs on (durations in ms, paths absolute).
+ */
+import { z } from 'zod';
+import { duration, id, logLevel, port } from './units.js';
+
+const opcuaTag = z.strictObject({
+  id,
+  nodeId: z.string().min(1),
+  unit: z.string().default(''),
+  description: z.string().default(''),
+  /** Physical range; a reading outside it is rejected by validation. */
+  min: z.number().default(-Number.MAX_VALUE),
+  max: z.number().default(Number.MAX_VALUE),
+});
+
+const opcuaSource = z
+  .strictObject({
+    kind: z.literal('opcua'),
+    name: id,
+    endpoint: z.string().regex(/^opc\.tcp:\/\/[^\s/]+/, { message: 'an opc.tcp:// endpoint URL' }),
+    securityMode: z.enum(['None', 'Sign', 'SignAndEncrypt']).default('None'),
+    securityPolicy: z.enum(['None', 'Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss']).default('None'),
+    samplingInterval: duration.default(1000),
+    publishingInterval: duration.default(1000),
+    tags: z.array(opcuaTag).min(1),
+  })
+  .transform(({ samplingInterval, publishingInterval, ...rest }) => ({
+    ...rest,
+    samplingIntervalMs: samplingInterval,
+    publishingIntervalMs: publishingInterval,
+  }));
+
+const source = z.discriminatedUnion('kind', [opcuaSource]);
+
+export const edgeConfigSchema = z
+  .strictObject({
+    edge: z.strictObject({ id, site: id, name: z.string().default('') }),
+    hub: z.strictObject({
+      mqttUrl: z.string().regex(/^(mqtt|mqtts|tcp|ssl|ws|wss):\/\/\S+$/, { message: 'an MQTT URL such as mqtt://hub.example:1883' }),
+      username: z.string().optional(),
+      password: z.string().optional(),
+    }),
+    storage: z.strictObject({ dataDir: z.string().min(1) }),
+    sources: z.array(source).min(1),
+    pipeline: z
+      .strictObject({ aggregateWindow: duration.default(60_000) })
+      .default({ aggregateWindow: 60_000 })
+      .transform((p) => ({ aggregateWindowMs: p.aggregateWindow })),
+    uplink: z
+      .strictObject({
+        flushInterval: duration.default(1000),
+        maxBatchReadings: z.number().int().min(1).max(100_000).default(1000),
+      })
+      .default({ flushInterval: 1000, maxBatchReadings: 1000 })
+      .transform((u) => ({ flushIntervalMs: u.flushInterval, maxBatchReadings: u.maxBatchReadings })),
+    metrics: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.optional() }).default({ host: '127.0.0.1' }),
+    log: z.strictObject({ level: logLevel.default('info') }).default({ level: 'info' }),
+    forecast: z.strictObject({}).default({}),
+    dispatch: z.strictObject({}).default({}),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, string>();
+    cfg.sources.forEach((src, s) => {
+      src.tags.forEach((tag, t) => {
+        const where = `sources.${s}.tags.${t}`;
+        const first = seen.get(tag.id);
+        if (first) ctx.addIssue({ code: 'custom', path: ['sources', s, 'tags', t, 'id'], message: `tag id '${tag.id}' is already used at ${first}` });
+        else seen.set(tag.id, where);
+        if (tag.min >= tag.max) ctx.addIssue({ code: 'custom', path: ['sources', s, 'tags', t, 'max'], message: `max (${tag.max}) must be greater than min (${tag.min})` });
+      });
+    });
+  });
+
+export type EdgeConfigInput = z.input<typeof edgeConfigSchema>;
+export type EdgeConfig = z.output<typeof edgeConfigSchema>;
+export type SourceConfig = EdgeConfig['sources'][number];
+export type OpcuaSourceConfig = Extract<SourceConfig, { kind: 'opcua' }>;
+export type TagConfig = OpcuaSourceConfig['tags'][number];

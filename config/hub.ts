@@ -1,0 +1,28 @@
+/** The hub's configuration: the YAML file's schema and its compiled form. Every key has a default. */
+import { z } from 'zod';
+import { id, logLevel, port } from './units.js';
+
+const embeddedBroker = z.strictObject({
+  mode: z.literal('embedded'),
+  host: z.string().default('127.0.0.1'),
+  port: port.default(1883),
+});
+
+const externalBroker = z.strictObject({
+  mode: z.literal('external'),
+  url: z.string().regex(/^(mqtt|mqtts|tcp|ssl|ws|wss):\/\/\S+$/, { message: 'an MQTT URL such as mqtt://broker.example:1883' }),
+  username: z.string().optional(),
+  password: z.string().optional(),
+});
+
+export const hubConfigSchema = z.strictObject({
+  hub: z.strictObject({ id: id.default('hub') }).default({ id: 'hub' }),
+  http: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.default(8080) }).default({ host: '127.0.0.1', port: 8080 }),
+  broker: z.discriminatedUnion('mode', [embeddedBroker, externalBroker]).default({ mode: 'embedded', host: '127.0.0.1', port: 1883 }),
+  storage: z.strictObject({ dataDir: z.string().min(1).default('./var/hub') }).default({ dataDir: './var/hub' }),
+  log: z.strictObject({ level: logLevel.default('info') }).default({ level: 'info' }),
+});
+
+export type HubConfigInput = z.input<typeof hubConfigSchema>;
+export type HubConfig = z.output<typeof hubConfigSchema>;
+export type BrokerConfig = HubConfig['broker'];

@@ -1,0 +1,30 @@
+/**
+ * @module config
+ * zod schemas for the edge and hub configs, YAML loading with GRIDOS_ environment overrides,
+ * and readable errors. A leaf: imports nothing else of gridos.
+ *
+ * @example
+ *   const cfg = loadEdgeConfig('config/edge.example.yaml'); // frozen, durations in ms
+ *   // on error: ConfigError, whose message lists `file: key.path: expected X, got Y` per line
+ */
+import { edgeConfigSchema, type EdgeConfig } from './edge.js';
+import { hubConfigSchema, type HubConfig } from './hub.js';
+import { loadConfigFile, type LoadOptions } from './load.js';
+
+export { edgeConfigSchema, hubConfigSchema };
+export type { EdgeConfig, EdgeConfigInput, SourceConfig, OpcuaSourceConfig, TagConfig } from './edge.js';
+export type { HubConfig, HubConfigInput, BrokerConfig } from './hub.js';
+export { ConfigError, formatProblem } from './errors.js';
+export type { ConfigProblem } from './errors.js';
+export { validateConfig, parseYamlDocument } from './load.js';
+export type { LoadOptions } from './load.js';
+export { parseDurationMs } from './units.js';
+export { ENV_PREFIX } from './env.js';
+
+export function loadEdgeConfig(file: string, options: LoadOptions = {}): EdgeConfig {
+  return loadConfigFile(edgeConfigSchema, file, { ...options, pathKeys: [['storage', 'dataDir']] });
+}
+
+export function loadHubConfig(file: string | undefined, options: LoadOptions = {}): HubConfig {
+  return loadConfigFile(hubConfigSchema, file, { ...options, pathKeys: [['storage', 'dataDir']] });
+}

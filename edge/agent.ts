@@ -1,0 +1,144 @@
+/**
+ * The edge agent: composes sources, the pipeline, the store and the uplink from a config.
+ *
+ *   sources --Reading[]--> validate --> batch --> store (readings, aggregates, outbox) --> uplink
+ *
+ * Offline is normal: the agent starts and stores whether or not the hub or a source is reachable.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { filter, map, merge, tap, type Subscription } from 'rxjs';
+import type { EdgeConfig } from '../config/index.js';
+import { encodeEnvelope, envelope, type Birth, type Reading } from '../protocols/index.js';
+import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
+import { WindowAggregator, type Aggregate } from './pipeline/aggregate.js';
+import { batchReadings } from './pipeline/batch.js';
+import { validateReadings, type Rejected, type TagLimits } from './pipeline/validate.js';
+import { createSource } from './sources/registry.js';
+import type { Source } from './sources/source.js';
+import { EdgeStore, type OutboxDraft } from './store/edge-store.js';
+import { Uplink } from './uplink/uplink.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface AgentDeps {
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface Agent {
+  readonly store: EdgeStore;
+  readonly metrics: EdgeMetrics;
+  readonly sources: readonly Source[];
+  readonly uplink: Uplink;
+  /** Resolves when every source has subscribed (rejects with the first source that failed). */
+  readonly sourcesReady: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function configHash(config: EdgeConfig): string {
+  return createHash('sha256').update(JSON.stringify(config)).digest('hex');
+}
+
+export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<Agent> {
+  const now = deps.now ?? Date.now;
+  const log = deps.logger.child({ edge: config.edge.id, site: config.edge.site });
+  const metrics = createEdgeMetrics({ edge: config.edge.id, site: config.edge.site });
+  const store = new EdgeStore(join(config.storage.dataDir, 'edge.db'), now);
+  const { id: edgeId, site: siteId } = config.edge;
+
+  const draft = (kind: 'telemetry' | 'birth', payload: () => Parameters<typeof envelope>[0]['payload']): OutboxDraft => ({
+    kind,
+    encode: (seq) => encodeEnvelope(envelope({ edgeId, siteId, seq, sentAtMs: now(), payload: payload() })),
+  });
+
+  const limits = new Map<string, TagLimits>();
+  const birth: Birth = { agentVersion: AGENT_VERSION, configHash: configHash(config), startedAtMs: now(), tags: [] };
+  for (const src of config.sources) {
+    for (const t of src.tags) {
+      limits.set(t.id, { min: t.min, max: t.max });
+      birth.tags.push({ id: t.id, unit: t.unit, description: t.description, source: `${src.kind}:${src.name} ${t.nodeId}`, minValue: t.min, maxValue: t.max });
+    }
+  }
+  store.commit({ outbox: [draft('birth', () => ({ kind: 'birth', birth }))] });
+
+  const uplink = new Uplink({ url: config.hub.mqttUrl, username: config.hub.username, password: config.hub.password, siteId, edgeId }, store, metrics, log);
+  uplink.start();
+
+  const aggregator = new WindowAggregator(config.pipeline.aggregateWindowMs, 2_000);
+  const persist = (readings: readonly Reading[], aggregates: readonly Aggregate[]): void => {
+    store.commit({
+      readings,
+      aggregates,
+      outbox: readings.length > 0 ? [draft('telemetry', () => ({ kind: 'telemetry', readings: [...readings] }))] : [],
+    });
+    metrics.readingsStored.inc(readings.length);
+    metrics.aggregatesStored.inc(aggregates.length);
+    metrics.lateReadings.set(aggregator.lateReadings);
+    uplink.kick();
+  };
+
+  const warnedRejects = new Set<string>();
+  const onRejected = (rejected: readonly Rejected[]): void => {
+    for (const r of rejected) {
+      metrics.readingsRejected.inc({ reason: r.reason });
+      const key = `${r.reading.tagId}|${r.reason}`;
+      if (!warnedRejects.has(key)) {
+        warnedRejects.add(key);
+        log.warn({ tag: r.reading.tagId, reason: r.reason }, `reading rejected: ${r.detail} (further rejects of this tag and reason are only counted)`);
+      }
+    }
+  };
+
+  const sources = config.sources.map((s) => createSource(s, { logger: log, pkiDir: join(config.storage.dataDir, 'pki') }));
+  const pipeline: Subscription = merge(
+    ...sources.map((s) => s.readings$.pipe(tap((b) => metrics.readingsReceived.inc({ source: s.name }, b.length)))),
+  )
+    .pipe(
+      map((batch) => validateReadings(batch, limits)),
+      tap((v) => v.rejected.length > 0 && onRejected(v.rejected)),
+      map((v) => v.accepted),
+      filter((b) => b.length > 0),
+      batchReadings(config.uplink.flushIntervalMs, config.uplink.maxBatchReadings),
+    )
+    .subscribe({
+      next: (batch) => persist(batch, aggregator.add(batch)),
+      error: (err: unknown) => log.error({ err }, 'pipeline failed'),
+    });
+
+  const windowTimer = setInterval(() => {
+    const closed = aggregator.flush(now());
+    if (closed.length > 0) persist([], closed);
+  }, 1000);
+
+  const sourcesReady = Promise.all(
+    sources.map((s) =>
+      s.start().catch((err: unknown) => {
+        log.error({ source: s.name, err: err instanceof Error ? err.message : String(err) }, 'source failed to start');
+        throw err;
+      }),
+    ),
+  ).then(() => undefined);
+  sourcesReady.catch(() => undefined); // reported above; callers that care await it
+
+  log.info({ sources: sources.length, tags: limits.size, dataDir: config.storage.dataDir }, 'edge agent started');
+
+  return {
+    store,
+    metrics,
+    sources,
+    uplink,
+    sourcesReady,
+    async stop() {
+      clearInterval(windowTimer);
+      await Promise.allSettled(sources.map((s) => s.stop()));
+      pipeline.unsubscribe();
+      const rest = aggregator.drain();
+      if (rest.length > 0) persist([], rest);
+      await uplink.stop();
+      store.close();
+      log.info('edge agent stopped');
+    },
+  };
+}

@@ -1,0 +1,13 @@
+/** Source kinds by name: the one place that maps a config entry to its implementation. */
+import type { SourceConfig } from '../../config/index.js';
+import { OpcuaSource, type OpcuaSourceDeps } from './opcua.js';
+import type { Source } from './source.js';
+
+export type SourceDeps = OpcuaSourceDeps;
+
+export function createSource(config: SourceConfig, deps: SourceDeps): Source {
+  switch (config.kind) {
+    case 'opcua':
+      return new OpcuaSource(config, deps);
+  }
+}

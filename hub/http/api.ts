@@ -1,0 +1,79 @@
+/**
+ * The hub's REST API (fastify plugin): edges, their tags with latest values, reading history,
+ * and Prometheus metrics. Query parameters are validated with zod; a bad one gets a 400 that
+ * names the parameter and what was expected.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { HubMetrics } from '../metrics.js';
+import type { HubStore } from '../store/hub-store.js';
+
+/** An edge is shown online when it sent anything within this long. */
+export const ONLINE_WITHIN_MS = 30_000;
+
+const instant = z.union([
+  z.coerce.number().int().nonnegative(),
+  z.string().transform((s, ctx) => {
+    const ms = Date.parse(s);
+    if (Number.isNaN(ms)) {
+      ctx.addIssue({ code: 'custom', message: 'expected ms since the epoch or an ISO 8601 time' });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+]);
+
+const readingsQuery = z.strictObject({
+  edge: z.string().min(1),
+  tag: z.string().min(1),
+  from: instant.optional(),
+  to: instant.optional(),
+  limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+});
+
+export interface ApiDeps {
+  store: HubStore;
+  metrics: HubMetrics;
+  now: () => number;
+}
+
+function badRequest(issues: readonly z.core.$ZodIssue[]) {
+  return {
+    error: 'HUB_API_BAD_QUERY',
+    message: issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '),
+  };
+}
+
+export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { store, metrics, now } = deps;
+
+  app.get('/api/health', async () => ({ ok: true, timeMs: now() }));
+
+  app.get('/api/edges', async () => {
+    const edges = store.edges();
+    metrics.edges.set(edges.length);
+    return edges.map((e) => ({ ...e, online: now() - e.lastSeenMs <= ONLINE_WITHIN_MS }));
+  });
+
+  app.get<{ Params: { id: string } }>('/api/edges/:id/tags', async (req, reply) => {
+    if (!store.hasEdge(req.params.id)) {
+      return reply.code(404).send({ error: 'HUB_API_UNKNOWN_EDGE', message: `no edge '${req.params.id}' has reported to this hub` });
+    }
+    return store.tags(req.params.id);
+  });
+
+  app.get('/api/readings', async (req, reply) => {
+    const q = readingsQuery.safeParse(req.query);
+    if (!q.success) return reply.code(400).send(badRequest(q.error.issues));
+    const toMs = q.data.to ?? now();
+    const fromMs = q.data.from ?? toMs - 3_600_000;
+    if (fromMs > toMs) return reply.code(400).send({ error: 'HUB_API_BAD_QUERY', message: `from (${fromMs}) is after to (${toMs})` });
+    return { edge: q.data.edge, tag: q.data.tag, fromMs, toMs, readings: store.readings(q.data.edge, q.data.tag, fromMs, toMs, q.data.limit) };
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    metrics.edges.set(store.edges().length);
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}

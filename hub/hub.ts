@@ -1,0 +1,82 @@
+/**
+ * The hub, built by one function and started separately, so tests can call `app.inject()`
+ * without sockets or run it on port 0.
+ *
+ *   broker (embedded aedes or external) --> ingest --> SQLite store --> HTTP API + console
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { HubConfig } from '../config/index.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import { apiRoutes } from './http/api.js';
+import { consoleRoutes } from './http/console.js';
+import { Ingest } from './ingest/ingest.js';
+import { createHubMetrics, type HubMetrics } from './metrics.js';
+import { HubStore } from './store/hub-store.js';
+
+export interface HubDeps {
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface HubEndpoints {
+  httpUrl: string;
+  brokerUrl: string;
+}
+
+export interface Hub {
+  readonly app: FastifyInstance;
+  readonly store: HubStore;
+  readonly metrics: HubMetrics;
+  /** Starts the broker (when embedded), ingest and the HTTP server. */
+  start(): Promise<HubEndpoints>;
+  stop(): Promise<void>;
+}
+
+export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
+  const now = deps.now ?? Date.now;
+  const log = deps.logger.child({ hub: config.hub.id });
+  const store = new HubStore(join(config.storage.dataDir, 'hub.db'));
+  const metrics = createHubMetrics({ defaultMetrics: true });
+  const app: FastifyInstance = Fastify({ loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true });
+  await app.register(apiRoutes, { store, metrics, now });
+  await app.register(consoleRoutes);
+  await app.ready();
+
+  let broker: EmbeddedBroker | undefined;
+  let ingest: Ingest | undefined;
+
+  return {
+    app,
+    store,
+    metrics,
+    async start() {
+      const b = config.broker;
+      let brokerUrl: string;
+      if (b.mode === 'embedded') {
+        broker = await startEmbeddedBroker({ host: b.host, port: b.port }, log);
+        brokerUrl = broker.url;
+      } else {
+        brokerUrl = b.url;
+      }
+      ingest = new Ingest(
+        { brokerUrl, hubId: config.hub.id, now, ...(b.mode === 'external' ? { username: b.username, password: b.password } : {}) },
+        store,
+        metrics,
+        log,
+      );
+      await ingest.start();
+      const httpUrl = await app.listen({ host: config.http.host, port: config.http.port });
+      log.info({ httpUrl, brokerUrl }, 'hub started');
+      return { httpUrl, brokerUrl };
+    },
+    async stop() {
+      await app.close();
+      await ingest?.stop();
+      await broker?.close();
+      store.close();
+      log.info('hub stopped');
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * Ingest: subscribes to every edge's uplink on the broker (QoS 1, persistent session), decodes
+ * each envelope, stores it exactly once (dedupe on edge + seq) and then acknowledges its seq to
+ * the edge. A bad payload is refused with a typed reason, counted, logged once per source, and
+ * ingest carries on.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import {
+  HUB_UPLINK_FILTER,
+  commandTopic,
+  decodeEnvelope,
+  encodeEnvelope,
+  envelope,
+  parseTopic,
+  type Envelope,
+} from '../../protocols/index.js';
+import type { HubMetrics } from '../metrics.js';
+import type { HubStore } from '../store/hub-store.js';
+import { RejectionLog } from './rejections.js';
+
+/** Why ingest refused a message, beyond the protocol's own PROTO_* codes. */
+export type IngestErrorCode =
+  | 'HUB_INGEST_FOREIGN_TOPIC'
+  | 'HUB_INGEST_TOPIC_MISMATCH'
+  /** The store failed (disk full, I/O error): the message is not acknowledged, the edge sends it again. */
+  | 'HUB_INGEST_STORE_FAILED';
+
+export interface IngestOptions {
+  brokerUrl: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  hubId: string;
+  now?: () => number;
+}
+
+export class Ingest {
+  private client: MqttClient | undefined;
+  private readonly rejections: RejectionLog;
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly options: IngestOptions,
+    private readonly store: HubStore,
+    private readonly metrics: HubMetrics,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'ingest' });
+    this.rejections = new RejectionLog(this.log);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Connects and subscribes; resolves once the subscription is granted. */
+  async start(): Promise<void> {
+    const client = mqtt.connect(this.options.brokerUrl, {
+      clientId: `gridos-hub-${this.options.hubId}-ingest`,
+      clean: false,
+      protocolVersion: 4,
+      reconnectPeriod: 1000,
+      ...(this.options.username !== undefined ? { username: this.options.username } : {}),
+      ...(this.options.password !== undefined ? { password: this.options.password } : {}),
+    });
+    this.client = client;
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('error', (err) => this.log.warn({ err: err.message }, 'broker connection error'));
+    client.on('connect', () => this.log.info({ broker: this.options.brokerUrl }, 'ingest connected to broker'));
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    await client.subscribeAsync(HUB_UPLINK_FILTER, { qos: 1 });
+  }
+
+  private refuse(source: string, code: IngestErrorCode | string, message: string, topic: string): void {
+    this.metrics.rejected.inc({ code });
+    this.rejections.refuse(source, code, message, { topic });
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const where = parseTopic(topic);
+    if (!where || where.direction !== 'uplink') {
+      this.refuse(topic, 'HUB_INGEST_FOREIGN_TOPIC', 'not a gridos uplink topic', topic);
+      return;
+    }
+    const source = `${where.siteId}/${where.edgeId}`;
+    const decoded = decodeEnvelope(payload);
+    if (!decoded.ok) {
+      this.refuse(source, decoded.error.code, decoded.error.message, topic);
+      return;
+    }
+    const env = decoded.value;
+    if (env.edgeId !== where.edgeId || env.siteId !== where.siteId || env.payload.kind !== where.kind) {
+      this.refuse(source, 'HUB_INGEST_TOPIC_MISMATCH', `envelope says ${env.siteId}/${env.edgeId} ${env.payload.kind}, topic says ${source} ${where.kind}`, topic);
+      return;
+    }
+    this.rejections.recovered(source);
+    this.accept(env);
+  }
+
+  private accept(env: Envelope): void {
+    const p = env.payload;
+    let fresh: boolean;
+    try {
+      fresh = this.store.receive({
+        edgeId: env.edgeId,
+        siteId: env.siteId,
+        seq: env.seq,
+        nowMs: this.now(),
+        ...(p.kind === 'birth' ? { birth: p.birth } : {}),
+        ...(p.kind === 'telemetry' ? { readings: p.readings } : {}),
+      });
+    } catch (e) {
+      this.metrics.rejected.inc({ code: 'HUB_INGEST_STORE_FAILED' });
+      this.log.error({ edge: env.edgeId, seq: env.seq, err: e instanceof Error ? e.message : String(e) }, 'could not store a message; not acknowledged, the edge will send it again');
+      return;
+    }
+    if (fresh) {
+      this.metrics.messages.inc({ kind: p.kind });
+      if (p.kind === 'telemetry') this.metrics.readings.inc(p.readings.length);
+      if (p.kind === 'birth') this.log.info({ edge: env.edgeId, site: env.siteId, version: p.birth.agentVersion, tags: p.birth.tags.length }, 'edge birth');
+    } else {
+      this.metrics.duplicates.inc();
+    }
+    // Stored (now or before): acknowledge, so the edge may forget it.
+    const ack = envelope({ edgeId: env.edgeId, siteId: env.siteId, seq: 0, sentAtMs: this.now(), payload: { kind: 'ack', ack: { fromSeq: env.seq, toSeq: env.seq } } });
+    this.client?.publish(commandTopic(env.siteId, env.edgeId, 'ack'), Buffer.from(encodeEnvelope(ack)), { qos: 1 });
+  }
+
+  async stop(): Promise<void> {
+    await this.client?.endAsync();
+  }
+}

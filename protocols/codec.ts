@@ -1,0 +1,211 @@
+/**
+ * Encode and decode edge-hub envelopes. Decoding never throws: it returns a typed error that
+ * names what was wrong, so a receiver can count and log it and carry on.
+ */
+import type Long from 'long';
+import { ProtocolError, type DecodeResult } from './errors.js';
+import { EnvelopeType } from './schema.js';
+import { isValidId } from './topics.js';
+import { SCHEMA_VERSION, type Envelope, type Payload, type Quality, type Reading, type TagInfo } from './types.js';
+
+type Int64 = number | Long;
+const toNumber = (v: Int64 | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+
+interface WireBatch {
+  tags: string[];
+  tagIndex: number[];
+  baseTsMs: number;
+  tsDeltaMs: number[];
+  values: number[];
+  quality: number[];
+  sourceStatus: number[];
+}
+
+/** Column-packs readings: each tag name once, timestamps as deltas from the first reading. */
+export function packReadings(readings: readonly Reading[]): WireBatch {
+  const tagIds = new Map<string, number>();
+  const n = readings.length;
+  const batch: WireBatch = {
+    tags: [],
+    tagIndex: new Array<number>(n),
+    baseTsMs: n > 0 ? readings[0]!.tsMs : 0,
+    tsDeltaMs: new Array<number>(n),
+    values: new Array<number>(n),
+    quality: [],
+    sourceStatus: [],
+  };
+  let allGood = true;
+  for (let i = 0; i < n; i++) {
+    const r = readings[i]!;
+    let idx = tagIds.get(r.tagId);
+    if (idx === undefined) {
+      idx = batch.tags.length;
+      tagIds.set(r.tagId, idx);
+      batch.tags.push(r.tagId);
+    }
+    batch.tagIndex[i] = idx;
+    batch.tsDeltaMs[i] = r.tsMs - batch.baseTsMs;
+    batch.values[i] = r.value;
+    if (r.quality !== 0 || (r.sourceStatus ?? 0) !== 0) allGood = false;
+  }
+  if (!allGood) {
+    batch.quality = readings.map((r) => r.quality);
+    batch.sourceStatus = readings.map((r) => r.sourceStatus ?? 0);
+  }
+  return batch;
+}
+
+function unpackReadings(b: {
+  tags?: string[];
+  tagIndex?: number[];
+  baseTsMs?: Int64;
+  tsDeltaMs?: Int64[];
+  values?: number[];
+  quality?: number[];
+  sourceStatus?: number[];
+}): Reading[] {
+  const tags = b.tags ?? [];
+  const tagIndex = b.tagIndex ?? [];
+  const deltas = b.tsDeltaMs ?? [];
+  const values = b.values ?? [];
+  const quality = b.quality ?? [];
+  const status = b.sourceStatus ?? [];
+  const n = values.length;
+  if (tagIndex.length !== n || deltas.length !== n) {
+    throw new ProtocolError('PROTO_INVALID_FIELD', `telemetry: column lengths differ (tag_index ${tagIndex.length}, ts_delta_ms ${deltas.length}, values ${n})`);
+  }
+  if ((quality.length !== 0 && quality.length !== n) || (status.length !== 0 && status.length !== n)) {
+    throw new ProtocolError('PROTO_INVALID_FIELD', `telemetry: quality/source_status must be empty or have ${n} entries`);
+  }
+  const base = toNumber(b.baseTsMs);
+  const out = new Array<Reading>(n);
+  for (let i = 0; i < n; i++) {
+    const tagId = tags[tagIndex[i]!];
+    if (tagId === undefined) {
+      throw new ProtocolError('PROTO_INVALID_FIELD', `telemetry: reading ${i} refers to tag ${tagIndex[i]} of ${tags.length}`);
+    }
+    const q = (quality[i] ?? 0) as Quality;
+    if (q > 3) throw new ProtocolError('PROTO_INVALID_FIELD', `telemetry: reading ${i} has unknown quality ${q}`);
+    const reading: Reading = { tagId, tsMs: base + toNumber(deltas[i]), value: values[i]!, quality: q };
+    const s = status[i];
+    if (s) reading.sourceStatus = s;
+    out[i] = reading;
+  }
+  return out;
+}
+
+function payloadToWire(p: Payload): Record<string, unknown> {
+  switch (p.kind) {
+    case 'telemetry':
+      return { telemetry: packReadings(p.readings) };
+    case 'birth':
+      return { birth: p.birth };
+    case 'ack':
+      return { ack: p.ack };
+  }
+}
+
+/** Encodes an envelope. Throws a ProtocolError if our own code built an invalid one. */
+export function encodeEnvelope(env: Envelope): Uint8Array {
+  if (!isValidId(env.edgeId) || !isValidId(env.siteId)) {
+    throw new ProtocolError('PROTO_INVALID_FIELD', `envelope: invalid edge '${env.edgeId}' or site '${env.siteId}' id`);
+  }
+  const msg = {
+    schemaVersion: env.schemaVersion,
+    edgeId: env.edgeId,
+    siteId: env.siteId,
+    seq: env.seq,
+    sentAtMs: env.sentAtMs,
+    ...payloadToWire(env.payload),
+  };
+  return EnvelopeType.encode(EnvelopeType.fromObject(msg)).finish();
+}
+
+/** Builds an envelope of the current schema version. */
+export function envelope(fields: Omit<Envelope, 'schemaVersion'>): Envelope {
+  return { schemaVersion: SCHEMA_VERSION, ...fields };
+}
+
+interface WireEnvelope {
+  schemaVersion?: number;
+  edgeId?: string;
+  siteId?: string;
+  seq?: Int64;
+  sentAtMs?: Int64;
+  payload?: string;
+  telemetry?: Parameters<typeof unpackReadings>[0];
+  birth?: { agentVersion?: string; tags?: Partial<TagInfo>[]; configHash?: string; startedAtMs?: Int64 };
+  ack?: { fromSeq?: Int64; toSeq?: Int64 };
+}
+
+function wireToPayload(w: WireEnvelope): Payload {
+  switch (w.payload) {
+    case 'telemetry':
+      return { kind: 'telemetry', readings: unpackReadings(w.telemetry ?? {}) };
+    case 'birth': {
+      const b = w.birth ?? {};
+      return {
+        kind: 'birth',
+        birth: {
+          agentVersion: b.agentVersion ?? '',
+          configHash: b.configHash ?? '',
+          startedAtMs: toNumber(b.startedAtMs),
+          tags: (b.tags ?? []).map((t) => ({
+            id: t.id ?? '',
+            unit: t.unit ?? '',
+            description: t.description ?? '',
+            source: t.source ?? '',
+            minValue: t.minValue ?? 0,
+            maxValue: t.maxValue ?? 0,
+          })),
+        },
+      };
+    }
+    case 'ack': {
+      const a = w.ack ?? {};
+      const ack = { fromSeq: toNumber(a.fromSeq), toSeq: toNumber(a.toSeq) };
+      if (ack.fromSeq > ack.toSeq) {
+        throw new ProtocolError('PROTO_INVALID_FIELD', `ack: from_seq ${ack.fromSeq} is after to_seq ${ack.toSeq}`);
+      }
+      return { kind: 'ack', ack };
+    }
+    default:
+      throw new ProtocolError('PROTO_NO_PAYLOAD', 'envelope carries no payload this build knows (telemetry, birth, ack)');
+  }
+}
+
+/** Decodes and checks an envelope. Never throws. */
+export function decodeEnvelope(bytes: Uint8Array): DecodeResult<Envelope> {
+  let w: WireEnvelope;
+  try {
+    w = EnvelopeType.decode(bytes) as unknown as WireEnvelope;
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    return { ok: false, error: new ProtocolError('PROTO_MALFORMED', `not a gridos envelope (${bytes.length} bytes): ${why}`) };
+  }
+  try {
+    const version = w.schemaVersion ?? 0;
+    if (version === 0) {
+      throw new ProtocolError('PROTO_MALFORMED', `not a gridos envelope (${bytes.length} bytes): no schema_version`);
+    }
+    if (version !== SCHEMA_VERSION) {
+      throw new ProtocolError('PROTO_SCHEMA_VERSION', `envelope schema version ${version} is not supported (this build speaks ${SCHEMA_VERSION})`);
+    }
+    const edgeId = w.edgeId ?? '';
+    const siteId = w.siteId ?? '';
+    if (!isValidId(edgeId)) throw new ProtocolError('PROTO_INVALID_FIELD', `envelope: edge_id '${edgeId}' is not a valid id`);
+    if (!isValidId(siteId)) throw new ProtocolError('PROTO_INVALID_FIELD', `envelope: site_id '${siteId}' is not a valid id`);
+    const value: Envelope = {
+      schemaVersion: version,
+      edgeId,
+      siteId,
+      seq: toNumber(w.seq),
+      sentAtMs: toNumber(w.sentAtMs),
+      payload: wireToPayload(w),
+    };
+    return { ok: true, value };
+  } catch (e) {
+    if (e instanceof ProtocolError) return { ok: false, error: e };
+    return { ok: false, error: new ProtocolError('PROTO_MALFORMED', `not a gridos envelope: ${String(e)}`) };
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * @module protocols
+ * The wire between edges and the hub: protobuf envelopes, topic names, typed decode errors.
+ * Imports nothing else of gridos.
+ *
+ * @example
+ *   const bytes = encodeEnvelope(envelope({ edgeId: 'e1', siteId: 's1', seq: 1, sentAtMs: Date.now(),
+ *     payload: { kind: 'telemetry', readings: [{ tagId: 'feeder1.active_power_kw', tsMs: Date.now(), value: 812.5, quality: Quality.Good }] } }));
+ *   const r = decodeEnvelope(bytes); // { ok: true, value: Envelope } | { ok: false, error: ProtocolError }
+ */
+export { SCHEMA_VERSION, Quality, qualityName } from './types.js';
+export type { Reading, TagInfo, Birth, Ack, Payload, PayloadKind, Envelope } from './types.js';
+export { ProtocolError } from './errors.js';
+export type { ProtocolErrorCode, DecodeResult } from './errors.js';
+export { encodeEnvelope, decodeEnvelope, envelope, packReadings } from './codec.js';
+export {
+  TOPIC_ROOT,
+  UPLINK_KINDS,
+  COMMAND_KINDS,
+  HUB_UPLINK_FILTER,
+  isValidId,
+  uplinkTopic,
+  commandTopic,
+  edgeCommandFilter,
+  parseTopic,
+} from './topics.js';
+export type { UplinkKind, CommandKind, ParsedTopic } from './topics.js';

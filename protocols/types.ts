@@ -1,0 +1,65 @@
+/** The wire messages as our code sees them: plain, typed, numbers for 64-bit fields. */
+
+export const SCHEMA_VERSION = 1;
+
+/** Reading quality on the wire; mirrors `gridos.v1.Quality`. */
+export const Quality = {
+  Good: 0,
+  Uncertain: 1,
+  Bad: 2,
+  Stale: 3,
+} as const;
+export type Quality = (typeof Quality)[keyof typeof Quality];
+
+export function qualityName(q: Quality): string {
+  return ['good', 'uncertain', 'bad', 'stale'][q] ?? 'unknown';
+}
+
+/** One value of one tag at one instant. */
+export interface Reading {
+  tagId: string;
+  /** Source timestamp, ms since the Unix epoch. */
+  tsMs: number;
+  value: number;
+  quality: Quality;
+  /** The source's native status code (OPC UA StatusCode value), 0 when good. */
+  sourceStatus?: number;
+}
+
+export interface TagInfo {
+  id: string;
+  unit: string;
+  description: string;
+  source: string;
+  minValue: number;
+  maxValue: number;
+}
+
+export interface Birth {
+  agentVersion: string;
+  tags: TagInfo[];
+  configHash: string;
+  startedAtMs: number;
+}
+
+/** Every seq in [fromSeq, toSeq] is durably stored at the hub. */
+export interface Ack {
+  fromSeq: number;
+  toSeq: number;
+}
+
+export type Payload =
+  | { kind: 'telemetry'; readings: Reading[] }
+  | { kind: 'birth'; birth: Birth }
+  | { kind: 'ack'; ack: Ack };
+
+export type PayloadKind = Payload['kind'];
+
+export interface Envelope {
+  schemaVersion: number;
+  edgeId: string;
+  siteId: string;
+  seq: number;
+  sentAtMs: number;
+  payload: Payload;
+}

@@ -1,0 +1,144 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadEdgeConfig, loadHubConfig, parseDurationMs } from '../../config/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gridos-config-'));
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.message.split('\n');
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const minimalEdge = `
+edge: { id: e1, site: s1 }
+hub: { mqttUrl: "mqtt://127.0.0.1:1883" }
+storage: { dataDir: ./data }
+sources:
+  - kind: opcua
+    name: sub
+    endpoint: opc.tcp://127.0.0.1:4840
+    tags: [{ id: t1, nodeId: "ns=1;s=X" }]
+`;
+
+describe('example configs', () => {
+  it('config/edge.example.yaml parses, compiles durations to ms and freezes', () => {
+    const cfg = loadEdgeConfig('config/edge.example.yaml', { env: {} });
+    expect(cfg.edge.id).toBe('edge-north-01');
+    expect(cfg.sources[0]?.samplingIntervalMs).toBe(1000);
+    expect(cfg.pipeline.aggregateWindowMs).toBe(60_000);
+    expect(cfg.sources[0]?.tags.length).toBeGreaterThan(5);
+    expect(isAbsolute(cfg.storage.dataDir)).toBe(true);
+    expect(Object.isFrozen(cfg.sources[0])).toBe(true);
+  });
+
+  it('config/hub.example.yaml parses, and no file at all gives the embedded defaults', () => {
+    expect(loadHubConfig('config/hub.example.yaml', { env: {} }).broker).toEqual({ mode: 'embedded', host: '127.0.0.1', port: 1883 });
+    const d = loadHubConfig(undefined, { env: {} });
+    expect(d.http.port).toBe(8080);
+    expect(d.broker.mode).toBe('embedded');
+  });
+});
+
+describe('bad files list every problem as file: key: expected X, got Y', () => {
+  it('wrong types, unknown keys, bad enums and formats, all at once', () => {
+    const path = file(
+      'bad.yaml',
+      `
+edge: { id: e1, site: "bad site" }
+hub: { mqttUrl: "http://nope" }
+storage: { dataDir: 42 }
+sources:
+  - kind: opcua
+    name: sub
+    endpoint: opc.tcp://127.0.0.1:4840
+    securityMode: Encrypted
+    samplingInterval: soon
+    tags: [{ id: t1, nodeId: "ns=1;s=X", mn: 3 }]
+uplink: { maxBatchReadings: 0 }
+`,
+    );
+    const lines = problems(() => loadEdgeConfig(path, { env: {} }));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `${path}: edge.site: expected an id of 1-64 letters, digits, '_', '.', '-', got string "bad site"`,
+        `${path}: hub.mqttUrl: expected an MQTT URL such as mqtt://hub.example:1883, got string "http://nope"`,
+        `${path}: storage.dataDir: expected string, got number 42`,
+        `${path}: sources.0.securityMode: expected one of "None", "Sign", "SignAndEncrypt", got string "Encrypted"`,
+        `${path}: sources.0.samplingInterval: expected a duration such as "500ms", "5s", "15m" or "1h", got string "soon"`,
+        `${path}: sources.0.tags.0.mn: unknown key (check its spelling and level)`,
+        `${path}: uplink.maxBatchReadings: expected >= 1, got number 0`,
+      ]),
+    );
+    expect(lines).toHaveLength(7);
+  });
+
+  it('a missing section says so', () => {
+    const path = file('missing.yaml', 'edge: { id: e1, site: s1 }\n');
+    const lines = problems(() => loadEdgeConfig(path, { env: {} }));
+    expect(lines).toContain(`${path}: hub: expected object, got nothing (the key is missing)`);
+    expect(lines).toContain(`${path}: sources: expected array, got nothing (the key is missing)`);
+  });
+
+  it('duplicate tag ids and inverted ranges are caught', () => {
+    const path = file('dup.yaml', minimalEdge.replace('tags: [{ id: t1, nodeId: "ns=1;s=X" }]', 'tags: [{ id: t1, nodeId: "ns=1;s=X" }, { id: t1, nodeId: "ns=1;s=Y", min: 5, max: 1 }]'));
+    const lines = problems(() => loadEdgeConfig(path, { env: {} }));
+    expect(lines).toContain(`${path}: sources.0.tags.1.id: tag id 't1' is already used at sources.0.tags.0`);
+    expect(lines).toContain(`${path}: sources.0.tags.1.max: max (1) must be greater than min (5)`);
+  });
+
+  it('YAML syntax errors give the line', () => {
+    const path = file('syntax.yaml', 'edge:\n  id: [unclosed\n');
+    expect(problems(() => loadEdgeConfig(path, { env: {} }))[0]).toMatch(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\(document\\): YAML syntax error at line \\d+`));
+  });
+
+  it('a file that does not exist', () => {
+    expect(problems(() => loadEdgeConfig(join(dir, 'nope.yaml'), { env: {} }))[0]).toBe(`${join(dir, 'nope.yaml')}: (document): cannot read the config file: no such file`);
+  });
+
+  it('an unknown source kind names the allowed ones', () => {
+    const path = file('kind.yaml', minimalEdge.replace('kind: opcua', 'kind: modbus'));
+    const lines = problems(() => loadEdgeConfig(path, { env: {} }));
+    expect(lines.some((l) => l.startsWith(`${path}: sources.0.kind:`) && l.includes('opcua'))).toBe(true);
+  });
+});
+
+describe('GRIDOS_ environment overrides', () => {
+  it('override nested keys, camelCase and array elements, with YAML scalar types', () => {
+    const path = file('env.yaml', minimalEdge);
+    const cfg = loadEdgeConfig(path, {
+      env: { GRIDOS_HUB__MQTT_URL: 'mqtt://hub.example:1884', GRIDOS_SOURCES__0__ENDPOINT: 'opc.tcp://10.0.0.5:4840', GRIDOS_UPLINK__MAX_BATCH_READINGS: '250', OTHER: 'x' },
+    });
+    expect(cfg.hub.mqttUrl).toBe('mqtt://hub.example:1884');
+    expect(cfg.sources[0]?.endpoint).toBe('opc.tcp://10.0.0.5:4840');
+    expect(cfg.uplink.maxBatchReadings).toBe(250);
+    expect(loadHubConfig(undefined, { env: { GRIDOS_HTTP__PORT: '9090' } }).http.port).toBe(9090);
+  });
+
+  it('a bad override names the variable', () => {
+    const lines = problems(() => loadHubConfig(undefined, { env: { GRIDOS_HTTP__PORT: 'eighty', GRIDOS_HTTP__PROT: '1' } }));
+    expect(lines).toContain('env GRIDOS_HTTP__PORT (over (defaults)): http.port: expected number, got string "eighty"');
+    expect(lines).toContain('env GRIDOS_HTTP__PROT (over (defaults)): http.prot: unknown key (check its spelling and level)');
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['250ms', 250],
+    ['5s', 5000],
+    ['1.5m', 90_000],
+    ['1h', 3_600_000],
+    ['2d', 172_800_000],
+  ])('%s = %d ms', (text, ms) => expect(parseDurationMs(text)).toBe(ms));
+  it.each(['5', 'soon', '-1s', '1 week'])('%s is not a duration', (text) => expect(parseDurationMs(text)).toBeUndefined());
+});

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import {
+  Quality,
+  SCHEMA_VERSION,
+  commandTopic,
+  decodeEnvelope,
+  edgeCommandFilter,
+  encodeEnvelope,
+  envelope,
+  parseTopic,
+  uplinkTopic,
+  type Envelope,
+  type Reading,
+} from '../../protocols/index.js';
+import { EnvelopeType } from '../../protocols/schema.js';
+
+const base = { edgeId: 'edge-1', siteId: 'site.A', seq: 42, sentAtMs: 1_700_000_000_123 };
+
+function roundTrip(env: Envelope): Envelope {
+  const decoded = decodeEnvelope(encodeEnvelope(env));
+  if (!decoded.ok) throw decoded.error;
+  return decoded.value;
+}
+
+describe('envelope round trip', () => {
+  it('telemetry: readings of several tags, qualities and status codes survive exactly', () => {
+    const t0 = 1_700_000_000_000;
+    const readings: Reading[] = [
+      { tagId: 'feeder1.active_power_kw', tsMs: t0, value: 812.125, quality: Quality.Good },
+      { tagId: 'feeder1.voltage_pu', tsMs: t0, value: 0.98765, quality: Quality.Good },
+      { tagId: 'feeder1.active_power_kw', tsMs: t0 + 1000, value: -3.5e-7, quality: Quality.Uncertain, sourceStatus: 0x40920000 },
+      { tagId: 'bess1.soc_pct', tsMs: t0 - 250, value: 61.2, quality: Quality.Bad, sourceStatus: 0x80000000 },
+    ];
+    const env = envelope({ ...base, payload: { kind: 'telemetry', readings } });
+    expect(roundTrip(env)).toEqual(env);
+  });
+
+  it('telemetry: an all-good batch omits the quality columns and still decodes as good', () => {
+    const readings: Reading[] = [{ tagId: 'a', tsMs: 5, value: 1, quality: Quality.Good }];
+    const bytes = encodeEnvelope(envelope({ ...base, payload: { kind: 'telemetry', readings } }));
+    const wire = EnvelopeType.decode(bytes) as unknown as { telemetry: { quality: number[] } };
+    expect(wire.telemetry.quality).toEqual([]);
+    expect(roundTrip(envelope({ ...base, payload: { kind: 'telemetry', readings } })).payload).toEqual({ kind: 'telemetry', readings });
+  });
+
+  it('telemetry: an empty batch', () => {
+    const env = envelope({ ...base, payload: { kind: 'telemetry', readings: [] } });
+    expect(roundTrip(env)).toEqual(env);
+  });
+
+  it('birth', () => {
+    const env = envelope({
+      ...base,
+      payload: {
+        kind: 'birth',
+        birth: {
+          agentVersion: '0.1.0',
+          configHash: 'ab'.repeat(32),
+          startedAtMs: 1_700_000_000_000,
+          tags: [{ id: 'feeder1.voltage_pu', unit: 'pu', description: 'Feeder 1 voltage', source: 'opcua:substation ns=1;s=Feeder1.Voltage', minValue: 0.8, maxValue: 1.2 }],
+        },
+      },
+    });
+    expect(roundTrip(env)).toEqual(env);
+  });
+
+  it('ack, with sequence numbers beyond 32 bits', () => {
+    const env = envelope({ ...base, seq: 0, payload: { kind: 'ack', ack: { fromSeq: 2 ** 40, toSeq: 2 ** 40 + 7 } } });
+    expect(roundTrip(env)).toEqual(env);
+  });
+});
+
+describe('decode errors are typed values', () => {
+  const good = encodeEnvelope(envelope({ ...base, payload: { kind: 'ack', ack: { fromSeq: 1, toSeq: 2 } } }));
+
+  it.each([
+    ['JSON text', Buffer.from('{"edge":"e1","value":3}')],
+    ['truncated envelope', good.subarray(0, good.length - 3)],
+    ['random bytes', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x12])],
+    ['empty payload', Buffer.alloc(0)],
+  ])('%s -> PROTO_MALFORMED', (_name, bytes) => {
+    const r = decodeEnvelope(bytes);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.code).toBe('PROTO_MALFORMED');
+      expect(r.error.message).toMatch(/not a gridos envelope/);
+    }
+  });
+
+  it('an unknown schema version is named', () => {
+    const bytes = EnvelopeType.encode(EnvelopeType.fromObject({ schemaVersion: 7, edgeId: 'e1', siteId: 's1', seq: 1, ack: { fromSeq: 1, toSeq: 1 } })).finish();
+    const r = decodeEnvelope(bytes);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.code).toBe('PROTO_SCHEMA_VERSION');
+      expect(r.error.message).toContain('version 7');
+      expect(r.error.message).toContain(String(SCHEMA_VERSION));
+    }
+  });
+
+  it('an envelope without payload', () => {
+    const bytes = EnvelopeType.encode(EnvelopeType.fromObject({ schemaVersion: 1, edgeId: 'e1', siteId: 's1', seq: 1 })).finish();
+    const r = decodeEnvelope(bytes);
+    expect(!r.ok && r.error.code).toBe('PROTO_NO_PAYLOAD');
+  });
+
+  it('inconsistent telemetry columns and dangling tag indexes', () => {
+    const mk = (telemetry: object) => decodeEnvelope(EnvelopeType.encode(EnvelopeType.fromObject({ schemaVersion: 1, edgeId: 'e1', siteId: 's1', seq: 1, telemetry })).finish());
+    const short = mk({ tags: ['a'], tagIndex: [0, 0], tsDeltaMs: [0], values: [1, 2] });
+    expect(!short.ok && short.error.code).toBe('PROTO_INVALID_FIELD');
+    expect(!short.ok && short.error.message).toMatch(/column lengths/);
+    const dangling = mk({ tags: ['a'], tagIndex: [3], tsDeltaMs: [0], values: [1] });
+    expect(!dangling.ok && dangling.error.message).toMatch(/refers to tag 3 of 1/);
+  });
+
+  it('an invalid edge id (MQTT wildcard) is refused', () => {
+    const bytes = EnvelopeType.encode(EnvelopeType.fromObject({ schemaVersion: 1, edgeId: 'e/#', siteId: 's1', seq: 1, ack: {} })).finish();
+    const r = decodeEnvelope(bytes);
+    expect(!r.ok && r.error.code).toBe('PROTO_INVALID_FIELD');
+  });
+
+  it('encoding refuses ids that would break topics', () => {
+    expect(() => encodeEnvelope(envelope({ ...base, edgeId: 'a+b', payload: { kind: 'ack', ack: { fromSeq: 1, toSeq: 1 } } }))).toThrow(/invalid edge/);
+  });
+});
+
+describe('topics', () => {
+  it('builds and parses uplink and command topics', () => {
+    expect(uplinkTopic('site-1', 'edge-1', 'telemetry')).toBe('gridos/v1/site-1/edge-1/telemetry');
+    expect(commandTopic('site-1', 'edge-1', 'ack')).toBe('gridos/v1/site-1/edge-1/cmd/ack');
+    expect(edgeCommandFilter('site-1', 'edge-1')).toBe('gridos/v1/site-1/edge-1/cmd/+');
+    expect(parseTopic('gridos/v1/site-1/edge-1/birth')).toEqual({ direction: 'uplink', siteId: 'site-1', edgeId: 'edge-1', kind: 'birth' });
+    expect(parseTopic('gridos/v1/site-1/edge-1/cmd/ack')).toEqual({ direction: 'command', siteId: 'site-1', edgeId: 'edge-1', kind: 'ack' });
+  });
+
+  it.each(['gridos/v2/s/e/telemetry', 'gridos/v1/s/e/unknown', 'gridos/v1/s/e', 'other/v1/s/e/telemetry', 'gridos/v1/s/e/cmd/reboot', 'gridos/v1/s/e/telemetry/extra'])(
+    'rejects %s',
+    (topic) => expect(parseTopic(topic)).toBeUndefined(),
+  );
+
+  it('refuses ids with MQTT wildcards or separators', () => {
+    expect(() => uplinkTopic('site/1', 'edge', 'telemetry')).toThrow(/site id/);
+    expect(() => commandTopic('site', '#', 'ack')).toThrow(/edge id/);
+  });
+});
