@@ -9,5 +9,7 @@ export default defineConfig({
     // Integration tests start real servers on ephemeral ports; two workers fit two cores.
     maxWorkers: 2,
     setupFiles: ['test/helpers/no-console.ts'],
+    // The JSON report lets .ci/run print the closing "N passed, N failed" line CI reads.
+    reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
   },
 });
