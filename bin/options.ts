@@ -16,8 +16,9 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+/** A date and time; without a zone it is read as the substation's local clock (naive, kept in UTC fields). */
 export function dateOption(value: string): Date {
-  const d = new Date(value);
+  const d = new Date(/(Z|[+-]\d\d:?\d\d)$/.test(value) ? value : `${value}Z`);
   if (Number.isNaN(d.getTime())) throw new InvalidArgumentError(`expected a date and time such as 2018-07-16T00:00, got '${value}'`);
   return d;
 }

@@ -4,7 +4,7 @@
  *
  *   broker (embedded aedes or external) --> ingest --> SQLite store --> HTTP API + console
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config/index.js';
@@ -39,7 +39,11 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const log = deps.logger.child({ hub: config.hub.id });
   const store = new HubStore(join(config.storage.dataDir, 'hub.db'));
   const metrics = createHubMetrics({ defaultMetrics: true });
-  const app: FastifyInstance = Fastify({ loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true });
+  // The console polls every few seconds: per-request logs would drown everything else.
+  const app: FastifyInstance = Fastify({
+    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   await app.register(apiRoutes, { store, metrics, now });
   await app.register(consoleRoutes);
   await app.ready();

@@ -1,0 +1,18 @@
+/**
+ * `npm run bench -- <name>`: runs one benchmark (or all) and prints its result as JSON.
+ * Every benchmark compares against a baseline measured in the same run: ratios hold on a noisy
+ * machine, absolute figures do not.
+ */
+import { benchCodec } from './codec.js';
+
+const benches: Record<string, () => unknown> = { codec: benchCodec };
+
+const names = process.argv.slice(2);
+const unknown = names.filter((n) => !(n in benches));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; available: ${Object.keys(benches).join(', ')}\n`);
+  process.exit(2);
+}
+for (const name of names.length > 0 ? names : Object.keys(benches)) {
+  process.stdout.write(JSON.stringify(benches[name]!(), null, 2) + '\n');
+}
