@@ -21,7 +21,9 @@ describe('gridos demo', () => {
         .prepare('SELECT s.tag_id AS tag, COUNT(r.ts_ms) AS n FROM series s LEFT JOIN readings r ON r.series_id = s.id GROUP BY s.tag_id ORDER BY s.tag_id')
         .all() as { tag: string; n: number }[];
       expect(counts.map((c) => c.tag)).toEqual(tags);
-      for (const c of counts) expect(c.n, c.tag).toBeGreaterThan(5);
+      // OPC UA reports a value when it changes: a constant setpoint yields one reading, a feeder many.
+      for (const c of counts) expect(c.n, c.tag).toBeGreaterThanOrEqual(1);
+      expect(counts.find((c) => c.tag === 'feeder1.active_power_kw')?.n).toBeGreaterThan(10);
     } finally {
       db.close();
     }
