@@ -89,7 +89,7 @@ export function batteryPowerKw(b: BatteryParams, socPct: number, setpointKw: num
   }
   if (p < 0) {
     const roomKwh = Math.max(0, ((b.socMaxPct - socPct) / 100) * b.capacityKwh / b.efficiency);
-    return Math.max(p, -roomKwh / dtHours);
+    return Math.max(p, -roomKwh / dtHours) || 0; // never -0: it reads as "charging" to a sign test
   }
   return 0;
 }
