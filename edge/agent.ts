@@ -12,6 +12,7 @@ import { filter, map, merge, tap, type Subscription } from 'rxjs';
 import type { EdgeConfig } from '../config/index.js';
 import { encodeEnvelope, envelope, type Birth, type Reading } from '../protocols/index.js';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
+import { serveMetrics, type MetricsServer } from './metrics-server.js';
 import { WindowAggregator, type Aggregate } from './pipeline/aggregate.js';
 import { batchReadings } from './pipeline/batch.js';
 import { validateReadings, type Rejected, type TagLimits } from './pipeline/validate.js';
@@ -34,6 +35,8 @@ export interface Agent {
   readonly uplink: Uplink;
   /** Resolves when every source has subscribed (rejects with the first source that failed). */
   readonly sourcesReady: Promise<void>;
+  /** Where Prometheus can scrape the agent, when `metrics.port` is configured. */
+  readonly metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -45,6 +48,9 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ edge: config.edge.id, site: config.edge.site });
   const metrics = createEdgeMetrics({ edge: config.edge.id, site: config.edge.site });
+  // First, so that a port already in use fails the start before anything else is running.
+  let metricsServer: MetricsServer | undefined;
+  if (config.metrics.port !== undefined) metricsServer = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
   const store = new EdgeStore(join(config.storage.dataDir, 'edge.db'), now);
   const { id: edgeId, site: siteId } = config.edge;
 
@@ -122,7 +128,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   ).then(() => undefined);
   sourcesReady.catch(() => undefined); // reported above; callers that care await it
 
-  log.info({ sources: sources.length, tags: limits.size, dataDir: config.storage.dataDir }, 'edge agent started');
+  log.info({ sources: sources.length, tags: limits.size, dataDir: config.storage.dataDir, metrics: metricsServer?.url }, 'edge agent started');
 
   return {
     store,
@@ -130,8 +136,10 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     sources,
     uplink,
     sourcesReady,
+    metricsUrl: metricsServer?.url,
     async stop() {
       clearInterval(windowTimer);
+      await metricsServer?.close();
       await Promise.allSettled(sources.map((s) => s.stop()));
       pipeline.unsubscribe();
       const rest = aggregator.drain();
