@@ -52,9 +52,11 @@ export const edgeConfigSchema = z
       .strictObject({
         flushInterval: duration.default(1000),
         maxBatchReadings: z.number().int().min(1).max(100_000).default(1000),
+        inFlight: z.number().int().min(1).max(10_000).default(32),
+        ackTimeout: duration.default(10_000),
       })
-      .default({ flushInterval: 1000, maxBatchReadings: 1000 })
-      .transform((u) => ({ flushIntervalMs: u.flushInterval, maxBatchReadings: u.maxBatchReadings })),
+      .default({ flushInterval: 1000, maxBatchReadings: 1000, inFlight: 32, ackTimeout: 10_000 })
+      .transform((u) => ({ flushIntervalMs: u.flushInterval, maxBatchReadings: u.maxBatchReadings, inFlight: u.inFlight, ackTimeoutMs: u.ackTimeout })),
     metrics: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.optional() }).default({ host: '127.0.0.1' }),
     log: z.strictObject({ level: logLevel.default('info') }).default({ level: 'info' }),
     forecast: z.strictObject({}).default({}),

@@ -69,7 +69,12 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   }
   store.commit({ outbox: [draft('birth', () => ({ kind: 'birth', birth }))] });
 
-  const uplink = new Uplink({ url: config.hub.mqttUrl, username: config.hub.username, password: config.hub.password, siteId, edgeId }, store, metrics, log);
+  const uplink = new Uplink(
+    { url: config.hub.mqttUrl, username: config.hub.username, password: config.hub.password, siteId, edgeId, inFlight: config.uplink.inFlight, ackTimeoutMs: config.uplink.ackTimeoutMs },
+    store,
+    metrics,
+    log,
+  );
   uplink.start();
 
   const aggregator = new WindowAggregator(config.pipeline.aggregateWindowMs, 2_000);

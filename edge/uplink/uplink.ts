@@ -2,9 +2,11 @@
  * The uplink: publishes the outbox to the hub over MQTT (QoS 1, persistent session) and
  * removes a message only when the hub acknowledges its sequence number on .../cmd/ack.
  *
- * At most `inFlight` unacknowledged messages are on the wire. After a reconnect, or when no
- * acknowledgement arrives for `ackTimeoutMs`, it goes back to the first unacknowledged
- * message and sends again: delivery is at-least-once, the hub removes duplicates by seq.
+ * At most `inFlight` unacknowledged messages are on the wire. After a reconnect, or when the
+ * oldest unacknowledged message was sent more than `ackTimeoutMs` ago (a broker may drop a
+ * message nobody had subscribed to yet, while later ones get through and are acknowledged), it
+ * goes back to the first unacknowledged message and sends again: delivery is at-least-once,
+ * the hub removes duplicates by seq.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -26,7 +28,8 @@ export class Uplink {
   private client: MqttClient | undefined;
   /** Highest seq handed to MQTT since the last rewind. */
   private cursor = 0;
-  private lastAckAtMs = Date.now();
+  /** When each message handed to MQTT since the last rewind was sent. */
+  private readonly sentAtMs = new Map<number, number>();
   private ackTimer: NodeJS.Timeout | undefined;
   private readonly inFlight: number;
   private readonly ackTimeoutMs: number;
@@ -84,6 +87,7 @@ export class Uplink {
     for (const msg of this.store.outboxAfter(this.cursor, room)) {
       client.publish(uplinkTopic(this.options.siteId, this.options.edgeId, msg.kind as UplinkKind), msg.payload, { qos: 1 });
       this.cursor = msg.seq;
+      this.sentAtMs.set(msg.seq, Date.now());
       this.metrics.published.inc();
     }
     this.metrics.outboxDepth.set(this.store.outboxDepth());
@@ -92,17 +96,16 @@ export class Uplink {
   private rewind(why: 'reconnect' | 'ack_timeout'): void {
     if (this.cursor > 0) this.metrics.resends.inc({ why });
     this.cursor = 0;
-    this.lastAckAtMs = Date.now();
+    this.sentAtMs.clear();
     this.pump();
   }
 
   private checkAckTimeout(): void {
-    if (!this.connected || this.store.unacknowledgedUpTo(this.cursor) === 0) {
-      this.lastAckAtMs = Date.now();
-      return;
-    }
-    if (Date.now() - this.lastAckAtMs >= this.ackTimeoutMs) {
-      this.log.warn({ cursor: this.cursor }, 'no acknowledgement from the hub in time; sending again from the first unacknowledged message');
+    if (!this.connected) return;
+    const oldest = this.store.outboxAfter(0, 1)[0];
+    const sentAt = oldest && oldest.seq <= this.cursor ? this.sentAtMs.get(oldest.seq) : undefined;
+    if (sentAt !== undefined && Date.now() - sentAt >= this.ackTimeoutMs) {
+      this.log.warn({ seq: oldest!.seq, cursor: this.cursor }, 'no acknowledgement from the hub in time; sending again from the first unacknowledged message');
       this.rewind('ack_timeout');
     }
   }
@@ -120,9 +123,10 @@ export class Uplink {
       this.log.warn({ topic, edge: env.edgeId, kind: env.payload.kind }, 'ignoring a command that is not an ack for this edge');
       return;
     }
-    const removed = this.store.acknowledge(env.payload.ack.fromSeq, env.payload.ack.toSeq);
+    const { fromSeq, toSeq } = env.payload.ack;
+    const removed = this.store.acknowledge(fromSeq, toSeq);
+    for (const seq of this.sentAtMs.keys()) if (seq >= fromSeq && seq <= toSeq) this.sentAtMs.delete(seq);
     this.metrics.acknowledged.inc(removed);
-    this.lastAckAtMs = Date.now();
     this.pump();
   }
 

@@ -64,12 +64,20 @@ export class Ingest {
     this.client = client;
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('error', (err) => this.log.warn({ err: err.message }, 'broker connection error'));
-    client.on('connect', () => this.log.info({ broker: this.options.brokerUrl }, 'ingest connected to broker'));
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
+    // Subscribe on every connect: a broker that restarted without persistence has forgotten
+    // our session, and with it the subscription (the connack's sessionPresent is then false).
+    const subscribed = new Promise<void>((resolve, reject) => {
+      client.on('connect', (connack) => {
+        this.log.info({ broker: this.options.brokerUrl, sessionPresent: connack.sessionPresent }, 'ingest connected to broker');
+        client.subscribe(HUB_UPLINK_FILTER, { qos: 1 }, (err) => {
+          if (!err) return resolve();
+          this.log.error({ err: err.message }, 'could not subscribe to the edges\' uplink');
+          reject(err);
+        });
+      });
       client.once('error', reject);
     });
-    await client.subscribeAsync(HUB_UPLINK_FILTER, { qos: 1 });
+    await subscribed;
   }
 
   private refuse(source: string, code: IngestErrorCode | string, message: string, topic: string): void {

@@ -18,9 +18,10 @@ export function mosquittoBinary(): string {
   throw new Error('mosquitto is not installed: `apt-get install mosquitto` (.ci/run does this)');
 }
 
-export async function startMosquitto(): Promise<Mosquitto> {
+/** Starts mosquitto, on `port` when given (to restart one at the same address), else on a free port. */
+export async function startMosquitto(port?: number): Promise<Mosquitto> {
   const bin = mosquittoBinary();
-  const port = await freePort();
+  port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'gridos-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
   // Run as root in CI: without `user root` it would drop privileges; persistence is not needed here.
@@ -33,7 +34,7 @@ export async function startMosquitto(): Promise<Mosquitto> {
     () =>
       new Promise<boolean>((resolve) => {
         if (proc.exitCode !== null) throw new Error(`mosquitto exited with ${proc.exitCode}: ${stderr}`);
-        const s = connect(port, '127.0.0.1', () => {
+        const s = connect(port!, '127.0.0.1', () => {
           s.end();
           resolve(true);
         });
