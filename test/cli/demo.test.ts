@@ -4,7 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runGridos } from '../helpers/cli.js';
+import { runGridos, startGridos } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('gridos demo', () => {
   it('runs for 20 s on ephemeral ports, exits 0, and the hub store holds readings for every tag', async () => {
@@ -28,5 +29,22 @@ describe('gridos demo', () => {
       db.close();
     }
     expect(r.stderr).toMatch(/the hub holds readings for (\d+) of \1 tags of 1 edge/);
+  });
+
+  it('Ctrl-C (SIGINT) stops hub, simulator and edge cleanly with exit code 0', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gridos-demo-int-'));
+    const demo = startGridos(['demo', '--data-dir', dataDir, '--http-port', '0', '--mqtt-port', '0', '--opcua-port', '0', '--log-format', 'json']);
+    try {
+      await waitFor('the demo to be running', () => demo.output().includes('gridos demo is running'), 30_000);
+      demo.child.kill('SIGINT');
+      const exit = await Promise.race([demo.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no exit 15 s after SIGINT')), 15_000))]);
+      expect(exit, demo.output().slice(-2000)).toEqual({ code: 0, signal: null });
+      expect(demo.output()).toContain('SIGINT, stopping');
+      expect(demo.output()).toMatch(/"msg":"edge agent stopped"/);
+      expect(demo.output()).toMatch(/"msg":"hub stopped"/);
+      expect(demo.output()).toMatch(/gridos demo stopped/);
+    } finally {
+      if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
+    }
   });
 });
