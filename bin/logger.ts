@@ -8,5 +8,5 @@ export function createLogger(options: { level: string; format: LogFormat; name?:
   const base = { level: options.level, base: { name: options.name ?? 'gridos', pid: process.pid } };
   const usePretty = options.format === 'pretty' || (options.format === 'auto' && process.stdout.isTTY === true);
   if (!usePretty) return pino(base);
-  return pino(base, pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
+  return pino(base, pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true, sync: true }));
 }
