@@ -3,7 +3,7 @@
  * compiled, frozen form the agent runs on (durations in ms, paths absolute).
  */
 import { z } from 'zod';
-import { duration, id, logLevel, port } from './units.js';
+import { byteSize, duration, id, logLevel, port } from './units.js';
 
 const opcuaTag = z.strictObject({
   id,
@@ -52,11 +52,30 @@ export const edgeConfigSchema = z
       .strictObject({
         flushInterval: duration.default(1000),
         maxBatchReadings: z.number().int().min(1).max(100_000).default(1000),
+        maxBatchBytes: byteSize.default(256 * 1024),
+        compress: z.boolean().default(true),
         inFlight: z.number().int().min(1).max(10_000).default(32),
         ackTimeout: duration.default(10_000),
+        backlogShare: z.number().min(0).max(1).default(0.5),
       })
-      .default({ flushInterval: 1000, maxBatchReadings: 1000, inFlight: 32, ackTimeout: 10_000 })
-      .transform((u) => ({ flushIntervalMs: u.flushInterval, maxBatchReadings: u.maxBatchReadings, inFlight: u.inFlight, ackTimeoutMs: u.ackTimeout })),
+      .default({ flushInterval: 1000, maxBatchReadings: 1000, maxBatchBytes: 256 * 1024, compress: true, inFlight: 32, ackTimeout: 10_000, backlogShare: 0.5 })
+      .transform((u) => ({
+        flushIntervalMs: u.flushInterval,
+        maxBatchReadings: u.maxBatchReadings,
+        maxBatchBytes: u.maxBatchBytes,
+        compress: u.compress,
+        inFlight: u.inFlight,
+        ackTimeoutMs: u.ackTimeout,
+        backlogShare: u.backlogShare,
+      })),
+    outbox: z
+      .strictObject({
+        maxSize: byteSize.default(1024 ** 3),
+        maxAge: duration.default(30 * 86_400_000),
+        dropPolicy: z.enum(['oldest', 'newest']).default('oldest'),
+      })
+      .default({ maxSize: 1024 ** 3, maxAge: 30 * 86_400_000, dropPolicy: 'oldest' })
+      .transform((o) => ({ maxBytes: o.maxSize, maxAgeMs: o.maxAge, dropPolicy: o.dropPolicy })),
     metrics: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.optional() }).default({ host: '127.0.0.1' }),
     log: z.strictObject({ level: logLevel.default('info') }).default({ level: 'info' }),
     forecast: z.strictObject({}).default({}),

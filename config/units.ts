@@ -33,3 +33,24 @@ export const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
 export const port = z.number().int().min(0).max(65535);
 
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)$/;
+const BYTES_PER: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** Parses "512KB", "64MiB", "1GB"; undefined when it is not a size. */
+export function parseBytes(text: string): number | undefined {
+  const m = SIZE.exec(text.trim());
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * BYTES_PER[m[2]!]!);
+}
+
+/** A size in bytes: a string with a unit ("64MiB") or a whole number of bytes. */
+export const byteSize = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number') return v;
+  const bytes = parseBytes(v);
+  if (bytes === undefined || bytes <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected a size such as "512KB", "64MiB" or "1GB"', input: v });
+    return z.NEVER;
+  }
+  return bytes;
+});

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { filter, map, merge, tap, type Subscription } from 'rxjs';
 import type { EdgeConfig } from '../config/index.js';
-import { encodeEnvelope, envelope, type Birth, type Reading } from '../protocols/index.js';
+import type { Birth, Reading } from '../protocols/index.js';
+import { DurableWriter } from './durable-writer.js';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
 import { serveMetrics, type MetricsServer } from './metrics-server.js';
 import { WindowAggregator, type Aggregate } from './pipeline/aggregate.js';
@@ -18,7 +19,8 @@ import { batchReadings } from './pipeline/batch.js';
 import { validateReadings, type Rejected, type TagLimits } from './pipeline/validate.js';
 import { createSource } from './sources/registry.js';
 import type { Source } from './sources/source.js';
-import { EdgeStore, type OutboxDraft } from './store/edge-store.js';
+import { EdgeStore } from './store/edge-store.js';
+import { birthDraft, gapDraft, type DraftContext } from './uplink/drafts.js';
 import { Uplink } from './uplink/uplink.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -37,6 +39,8 @@ export interface Agent {
   readonly sourcesReady: Promise<void>;
   /** Where Prometheus can scrape the agent, when `metrics.port` is configured. */
   readonly metricsUrl: string | undefined;
+  /** False while the outbox is full of what may not be dropped: the agent then takes no autonomous action. */
+  acceptsAutonomousActions(): boolean;
   stop(): Promise<void>;
 }
 
@@ -51,26 +55,31 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   // First, so that a port already in use fails the start before anything else is running.
   let metricsServer: MetricsServer | undefined;
   if (config.metrics.port !== undefined) metricsServer = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
-  const store = new EdgeStore(join(config.storage.dataDir, 'edge.db'), now);
   const { id: edgeId, site: siteId } = config.edge;
-
-  const draft = (kind: 'telemetry' | 'birth', payload: () => Parameters<typeof envelope>[0]['payload']): OutboxDraft => ({
-    kind,
-    encode: (seq) => encodeEnvelope(envelope({ edgeId, siteId, seq, sentAtMs: now(), payload: payload() })),
-  });
+  const ctx: DraftContext = { edgeId, siteId, now, compress: config.uplink.compress, maxBatchReadings: config.uplink.maxBatchReadings, maxBatchBytes: config.uplink.maxBatchBytes };
+  const store = new EdgeStore(join(config.storage.dataDir, 'edge.db'), { limits: config.outbox, gapDraft: (gap) => gapDraft(ctx, gap), now });
 
   const limits = new Map<string, TagLimits>();
-  const birth: Birth = { agentVersion: AGENT_VERSION, configHash: configHash(config), startedAtMs: now(), tags: [] };
+  const birth: Birth = { agentVersion: AGENT_VERSION, configHash: configHash(config), startedAtMs: now(), streamId: store.streamId, tags: [] };
   for (const src of config.sources) {
     for (const t of src.tags) {
       limits.set(t.id, { min: t.min, max: t.max });
       birth.tags.push({ id: t.id, unit: t.unit, description: t.description, source: `${src.kind}:${src.name} ${t.nodeId}`, minValue: t.min, maxValue: t.max });
     }
   }
-  store.commit({ outbox: [draft('birth', () => ({ kind: 'birth', birth }))] });
+  store.commit({ outbox: [birthDraft(ctx, birth)] });
 
   const uplink = new Uplink(
-    { url: config.hub.mqttUrl, username: config.hub.username, password: config.hub.password, siteId, edgeId, inFlight: config.uplink.inFlight, ackTimeoutMs: config.uplink.ackTimeoutMs },
+    {
+      url: config.hub.mqttUrl,
+      username: config.hub.username,
+      password: config.hub.password,
+      siteId,
+      edgeId,
+      inFlight: config.uplink.inFlight,
+      ackTimeoutMs: config.uplink.ackTimeoutMs,
+      backlogShare: config.uplink.backlogShare,
+    },
     store,
     metrics,
     log,
@@ -78,15 +87,15 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   uplink.start();
 
   const aggregator = new WindowAggregator(config.pipeline.aggregateWindowMs, 2_000);
+  const durable = new DurableWriter(store, ctx, metrics, log);
   const persist = (readings: readonly Reading[], aggregates: readonly Aggregate[]): void => {
-    store.commit({
-      readings,
-      aggregates,
-      outbox: readings.length > 0 ? [draft('telemetry', () => ({ kind: 'telemetry', readings: [...readings] }))] : [],
-    });
-    metrics.readingsStored.inc(readings.length);
-    metrics.aggregatesStored.inc(aggregates.length);
+    if (durable.write(readings, aggregates)) {
+      metrics.readingsStored.inc(readings.length);
+      metrics.aggregatesStored.inc(aggregates.length);
+    }
     metrics.lateReadings.set(aggregator.lateReadings);
+    metrics.outboxBytes.set(store.outboxBytes());
+    metrics.overCapacity.set(store.overCapacity ? 1 : 0);
     uplink.kick();
   };
 
@@ -118,10 +127,20 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
       error: (err: unknown) => log.error({ err }, 'pipeline failed'),
     });
 
-  const windowTimer = setInterval(() => {
-    const closed = aggregator.flush(now());
-    if (closed.length > 0) persist([], closed);
-  }, 1000);
+  const timers = [
+    setInterval(() => {
+      const closed = aggregator.flush(now());
+      if (closed.length > 0) persist([], closed);
+    }, 1000),
+    setInterval(() => {
+      try {
+        const expired = store.expire();
+        if (expired > 0) log.warn({ messages: expired, maxAgeMs: config.outbox.maxAgeMs }, 'dropped raw telemetry older than the outbox age bound (recorded as a gap)');
+      } catch (err) {
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not expire old telemetry');
+      }
+    }, 10_000),
+  ];
 
   const sourcesReady = Promise.all(
     sources.map((s) =>
@@ -133,7 +152,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   ).then(() => undefined);
   sourcesReady.catch(() => undefined); // reported above; callers that care await it
 
-  log.info({ sources: sources.length, tags: limits.size, dataDir: config.storage.dataDir, metrics: metricsServer?.url }, 'edge agent started');
+  log.info({ sources: sources.length, tags: limits.size, dataDir: config.storage.dataDir, metrics: metricsServer?.url, waiting: store.outboxDepth() }, 'edge agent started');
 
   return {
     store,
@@ -142,8 +161,9 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     uplink,
     sourcesReady,
     metricsUrl: metricsServer?.url,
+    acceptsAutonomousActions: () => !store.overCapacity,
     async stop() {
-      clearInterval(windowTimer);
+      for (const t of timers) clearInterval(t);
       await metricsServer?.close();
       await Promise.allSettled(sources.map((s) => s.stop()));
       pipeline.unsubscribe();

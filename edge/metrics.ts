@@ -16,6 +16,10 @@ export function createEdgeMetrics(labels: { edge: string; site: string }) {
     resends: new Counter({ name: 'gridos_edge_uplink_resends_total', help: 'Times the uplink went back to the first unacknowledged message', labelNames: ['why'] as const, registers: [registry] }),
     badCommands: new Counter({ name: 'gridos_edge_commands_rejected_total', help: 'Messages from the hub that could not be decoded or were not for this edge', labelNames: ['code'] as const, registers: [registry] }),
     connected: new Gauge({ name: 'gridos_edge_uplink_connected', help: '1 while connected to the hub broker', registers: [registry] }),
+    outboxBytes: new Gauge({ name: 'gridos_edge_outbox_bytes', help: 'Bytes of payload waiting in the outbox', registers: [registry] }),
+    overCapacity: new Gauge({ name: 'gridos_edge_outbox_over_capacity', help: '1 while the outbox is over its bound with nothing droppable left (autonomous actions refused)', registers: [registry] }),
+    droppedReadings: new Counter({ name: 'gridos_edge_dropped_readings_total', help: 'Readings dropped before reaching the hub, by reason (each drop is reported to the hub as a gap)', labelNames: ['reason'] as const, registers: [registry] }),
+    storeErrors: new Counter({ name: 'gridos_edge_store_errors_total', help: 'Failed writes to the local store, by SQLite error code', labelNames: ['code'] as const, registers: [registry] }),
     outboxDepth: new Gauge({ name: 'gridos_edge_outbox_messages', help: 'Messages waiting in the outbox for the hub to acknowledge', registers: [registry] }),
   };
   return m;

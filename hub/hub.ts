@@ -12,7 +12,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { apiRoutes } from './http/api.js';
 import { consoleRoutes } from './http/console.js';
 import { Ingest } from './ingest/ingest.js';
-import { createHubMetrics, type HubMetrics } from './metrics.js';
+import { createHubMetrics, registerEdgeGauges, type HubMetrics } from './metrics.js';
 import { HubStore } from './store/hub-store.js';
 
 export interface HubDeps {
@@ -39,6 +39,7 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const log = deps.logger.child({ hub: config.hub.id });
   const store = new HubStore(join(config.storage.dataDir, 'hub.db'));
   const metrics = createHubMetrics({ defaultMetrics: true });
+  registerEdgeGauges(metrics, () => store.edges(), now);
   // The console polls every few seconds: per-request logs would drown everything else.
   const app: FastifyInstance = Fastify({
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,

@@ -3,10 +3,20 @@
  * names what was wrong, so a receiver can count and log it and carry on.
  */
 import type Long from 'long';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { ProtocolError, type DecodeResult } from './errors.js';
-import { EnvelopeType } from './schema.js';
+import { EnvelopeType, TelemetryBatchType } from './schema.js';
 import { isValidId } from './topics.js';
-import { SCHEMA_VERSION, type Envelope, type Payload, type Quality, type Reading, type TagInfo } from './types.js';
+import { SCHEMA_VERSION, type Envelope, type Payload, type Quality, type Reading, type SeqRange, type TagInfo } from './types.js';
+
+/** Inflated telemetry larger than this is refused: a small message must not become a memory bomb. */
+export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+const CODEC_DEFLATE_RAW = 1;
+
+export interface EncodeOptions {
+  /** Compress a telemetry payload (raw DEFLATE); other payloads are sent as they are. */
+  compress?: boolean;
+}
 
 type Int64 = number | Long;
 const toNumber = (v: Int64 | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
@@ -94,19 +104,29 @@ function unpackReadings(b: {
   return out;
 }
 
-function payloadToWire(p: Payload): Record<string, unknown> {
+function payloadToWire(p: Payload, options: EncodeOptions): Record<string, unknown> {
   switch (p.kind) {
-    case 'telemetry':
-      return { telemetry: packReadings(p.readings) };
+    case 'telemetry': {
+      const batch = packReadings(p.readings);
+      if (!options.compress) return { telemetry: batch };
+      const raw = TelemetryBatchType.encode(TelemetryBatchType.fromObject(batch)).finish();
+      return { compressedTelemetry: { codec: CODEC_DEFLATE_RAW, data: deflateRawSync(raw) } };
+    }
     case 'birth':
       return { birth: p.birth };
     case 'ack':
       return { ack: p.ack };
+    case 'gap':
+      return { gap: p.gap };
+    case 'state':
+      return { state: p.state };
+    case 'aggregates':
+      return { aggregates: { aggregates: p.aggregates.map(({ tagId, ...rest }) => ({ tag: tagId, ...rest })) } };
   }
 }
 
 /** Encodes an envelope. Throws a ProtocolError if our own code built an invalid one. */
-export function encodeEnvelope(env: Envelope): Uint8Array {
+export function encodeEnvelope(env: Envelope, options: EncodeOptions = {}): Uint8Array {
   if (!isValidId(env.edgeId) || !isValidId(env.siteId)) {
     throw new ProtocolError('PROTO_INVALID_FIELD', `envelope: invalid edge '${env.edgeId}' or site '${env.siteId}' id`);
   }
@@ -116,7 +136,7 @@ export function encodeEnvelope(env: Envelope): Uint8Array {
     siteId: env.siteId,
     seq: env.seq,
     sentAtMs: env.sentAtMs,
-    ...payloadToWire(env.payload),
+    ...payloadToWire(env.payload, options),
   };
   return EnvelopeType.encode(EnvelopeType.fromObject(msg)).finish();
 }
@@ -134,14 +154,72 @@ interface WireEnvelope {
   sentAtMs?: Int64;
   payload?: string;
   telemetry?: Parameters<typeof unpackReadings>[0];
-  birth?: { agentVersion?: string; tags?: Partial<TagInfo>[]; configHash?: string; startedAtMs?: Int64 };
+  birth?: { agentVersion?: string; tags?: Partial<TagInfo>[]; configHash?: string; startedAtMs?: Int64; streamId?: string };
   ack?: { fromSeq?: Int64; toSeq?: Int64 };
+  gap?: { reason?: string; droppedSeqs?: { fromSeq?: Int64; toSeq?: Int64 }[]; readings?: Int64; fromTsMs?: Int64; toTsMs?: Int64 };
+  state?: { online?: boolean; reason?: string; outbox?: { messages?: Int64; bytes?: Int64; readings?: Int64; oldestMs?: Int64 } };
+  aggregates?: { aggregates?: { tag?: string; windowStartMs?: Int64; windowMs?: number; mean?: number; min?: number; max?: number; last?: number; count?: number }[] };
+  compressedTelemetry?: { codec?: number; data?: Uint8Array };
+}
+
+function seqRange(r: { fromSeq?: Int64; toSeq?: Int64 }, what: string): SeqRange {
+  const range = { fromSeq: toNumber(r.fromSeq), toSeq: toNumber(r.toSeq) };
+  if (range.fromSeq > range.toSeq) {
+    throw new ProtocolError('PROTO_INVALID_FIELD', `${what}: from_seq ${range.fromSeq} is after to_seq ${range.toSeq}`);
+  }
+  return range;
+}
+
+function inflateTelemetry(c: NonNullable<WireEnvelope['compressedTelemetry']>): Parameters<typeof unpackReadings>[0] {
+  if (c.codec !== CODEC_DEFLATE_RAW) throw new ProtocolError('PROTO_INVALID_FIELD', `compressed telemetry: unknown codec ${c.codec ?? 0}`);
+  let raw: Buffer;
+  try {
+    raw = inflateRawSync(c.data ?? new Uint8Array(), { maxOutputLength: MAX_INFLATED_BYTES });
+  } catch (e) {
+    throw new ProtocolError('PROTO_MALFORMED', `compressed telemetry does not inflate: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    return TelemetryBatchType.decode(raw) as unknown as Parameters<typeof unpackReadings>[0];
+  } catch (e) {
+    throw new ProtocolError('PROTO_MALFORMED', `compressed telemetry is not a TelemetryBatch: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 function wireToPayload(w: WireEnvelope): Payload {
   switch (w.payload) {
     case 'telemetry':
       return { kind: 'telemetry', readings: unpackReadings(w.telemetry ?? {}) };
+    case 'compressedTelemetry':
+      return { kind: 'telemetry', readings: unpackReadings(inflateTelemetry(w.compressedTelemetry ?? {})) };
+    case 'gap': {
+      const g = w.gap ?? {};
+      return {
+        kind: 'gap',
+        gap: { reason: g.reason ?? '', droppedSeqs: (g.droppedSeqs ?? []).map((r) => seqRange(r, 'gap')), readings: toNumber(g.readings), fromTsMs: toNumber(g.fromTsMs), toTsMs: toNumber(g.toTsMs) },
+      };
+    }
+    case 'state': {
+      const st = w.state ?? {};
+      const o = st.outbox ?? {};
+      return {
+        kind: 'state',
+        state: { online: st.online ?? false, reason: st.reason ?? '', outbox: { messages: toNumber(o.messages), bytes: toNumber(o.bytes), readings: toNumber(o.readings), oldestMs: toNumber(o.oldestMs) } },
+      };
+    }
+    case 'aggregates':
+      return {
+        kind: 'aggregates',
+        aggregates: (w.aggregates?.aggregates ?? []).map((a) => ({
+          tagId: a.tag ?? '',
+          windowStartMs: toNumber(a.windowStartMs),
+          windowMs: a.windowMs ?? 0,
+          mean: a.mean ?? 0,
+          min: a.min ?? 0,
+          max: a.max ?? 0,
+          last: a.last ?? 0,
+          count: a.count ?? 0,
+        })),
+      };
     case 'birth': {
       const b = w.birth ?? {};
       return {
@@ -150,6 +228,7 @@ function wireToPayload(w: WireEnvelope): Payload {
           agentVersion: b.agentVersion ?? '',
           configHash: b.configHash ?? '',
           startedAtMs: toNumber(b.startedAtMs),
+          streamId: b.streamId ?? '',
           tags: (b.tags ?? []).map((t) => ({
             id: t.id ?? '',
             unit: t.unit ?? '',
@@ -161,16 +240,10 @@ function wireToPayload(w: WireEnvelope): Payload {
         },
       };
     }
-    case 'ack': {
-      const a = w.ack ?? {};
-      const ack = { fromSeq: toNumber(a.fromSeq), toSeq: toNumber(a.toSeq) };
-      if (ack.fromSeq > ack.toSeq) {
-        throw new ProtocolError('PROTO_INVALID_FIELD', `ack: from_seq ${ack.fromSeq} is after to_seq ${ack.toSeq}`);
-      }
-      return { kind: 'ack', ack };
-    }
+    case 'ack':
+      return { kind: 'ack', ack: seqRange(w.ack ?? {}, 'ack') };
     default:
-      throw new ProtocolError('PROTO_NO_PAYLOAD', 'envelope carries no payload this build knows (telemetry, birth, ack)');
+      throw new ProtocolError('PROTO_NO_PAYLOAD', 'envelope carries no payload this build knows (telemetry, birth, ack, gap, state, aggregates)');
   }
 }
 

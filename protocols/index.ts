@@ -9,10 +9,12 @@
  *   const r = decodeEnvelope(bytes); // { ok: true, value: Envelope } | { ok: false, error: ProtocolError }
  */
 export { SCHEMA_VERSION, Quality, qualityName } from './types.js';
-export type { Reading, TagInfo, Birth, Ack, Payload, PayloadKind, Envelope } from './types.js';
+export type { Reading, TagInfo, Birth, Ack, Payload, PayloadKind, Envelope, Aggregate, Gap, SeqRange, EdgeState, OutboxStats } from './types.js';
 export { ProtocolError } from './errors.js';
+export { toRanges } from './ranges.js';
 export type { ProtocolErrorCode, DecodeResult } from './errors.js';
-export { encodeEnvelope, decodeEnvelope, envelope, packReadings } from './codec.js';
+export { encodeEnvelope, decodeEnvelope, envelope, packReadings, MAX_INFLATED_BYTES } from './codec.js';
+export type { EncodeOptions } from './codec.js';
 export {
   TOPIC_ROOT,
   UPLINK_KINDS,

@@ -13,3 +13,4 @@ function load(file: string): protobuf.Root {
 const gridos = load('./gridos.proto');
 
 export const EnvelopeType = gridos.lookupType('gridos.v1.Envelope');
+export const TelemetryBatchType = gridos.lookupType('gridos.v1.TelemetryBatch');

@@ -40,6 +40,45 @@ export interface Birth {
   tags: TagInfo[];
   configHash: string;
   startedAtMs: number;
+  /** The edge store's identity; a new one restarts seq at 1. */
+  streamId: string;
+}
+
+export interface Aggregate {
+  tagId: string;
+  windowStartMs: number;
+  windowMs: number;
+  mean: number;
+  min: number;
+  max: number;
+  last: number;
+  count: number;
+}
+
+export interface SeqRange {
+  fromSeq: number;
+  toSeq: number;
+}
+
+export interface Gap {
+  reason: string;
+  droppedSeqs: SeqRange[];
+  readings: number;
+  fromTsMs: number;
+  toTsMs: number;
+}
+
+export interface OutboxStats {
+  messages: number;
+  bytes: number;
+  readings: number;
+  oldestMs: number;
+}
+
+export interface EdgeState {
+  online: boolean;
+  reason: string;
+  outbox: OutboxStats;
 }
 
 /** Every seq in [fromSeq, toSeq] is durably stored at the hub. */
@@ -51,7 +90,10 @@ export interface Ack {
 export type Payload =
   | { kind: 'telemetry'; readings: Reading[] }
   | { kind: 'birth'; birth: Birth }
-  | { kind: 'ack'; ack: Ack };
+  | { kind: 'ack'; ack: Ack }
+  | { kind: 'gap'; gap: Gap }
+  | { kind: 'state'; state: EdgeState }
+  | { kind: 'aggregates'; aggregates: Aggregate[] };
 
 export type PayloadKind = Payload['kind'];
 

@@ -7,18 +7,9 @@
  * is counted as late and left out of the aggregates (it is still stored raw).
  * Only good-quality readings are aggregated.
  */
-import { Quality, type Reading } from '../../protocols/index.js';
+import { Quality, type Aggregate, type Reading } from '../../protocols/index.js';
 
-export interface Aggregate {
-  tagId: string;
-  windowStartMs: number;
-  windowMs: number;
-  mean: number;
-  min: number;
-  max: number;
-  last: number;
-  count: number;
-}
+export type { Aggregate };
 
 interface OpenWindow {
   startMs: number;

@@ -1,105 +1,232 @@
 /**
- * The edge's durable store, one SQLite file in WAL mode: raw readings, aggregates, and the
- * outbox of messages for the hub. Each outbox message takes the next per-edge sequence number
- * in the same transaction that stores it, so a crash can neither skip nor reuse a number.
+ * The edge's durable store, one SQLite file in WAL mode with synchronous=FULL: raw readings,
+ * aggregates, and the outbox of messages for the hub.
+ *
+ * Outbox rules:
+ *  - each message takes the next per-edge sequence number in the same transaction that stores
+ *    it, so a crash can neither skip nor reuse a number;
+ *  - messages sit in priority lanes (lanes.ts); only raw telemetry is ever dropped, when the
+ *    outbox exceeds its byte or age bound, and every drop is itself recorded as a Gap message
+ *    (in the Event lane, never dropped) in the same transaction;
+ *  - a message leaves the outbox only when the hub acknowledges its sequence number.
  */
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Reading } from '../../protocols/index.js';
-import type { Aggregate } from '../pipeline/aggregate.js';
+import { toRanges, type Aggregate, type Gap, type OutboxStats, type Reading } from '../../protocols/index.js';
+import { Lane, type OutboxLimits } from './lanes.js';
+import { SCHEMA } from './schema.js';
 
 export interface OutboxMessage {
   seq: number;
+  lane: Lane;
   kind: string;
   payload: Buffer;
+  createdMs: number;
 }
 
 /** A message to enqueue; `encode` receives its sequence number. */
 export interface OutboxDraft {
   kind: string;
+  lane: Lane;
+  /** For telemetry: how many readings and which time span, so a drop can say what was lost. */
+  readings?: number;
+  firstTsMs?: number;
+  lastTsMs?: number;
   encode(seq: number): Uint8Array;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS readings (
-  tag_id TEXT NOT NULL, ts_ms INTEGER NOT NULL, value REAL NOT NULL,
-  quality INTEGER NOT NULL, source_status INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (tag_id, ts_ms)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS aggregates (
-  tag_id TEXT NOT NULL, window_ms INTEGER NOT NULL, window_start_ms INTEGER NOT NULL,
-  mean REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, last REAL NOT NULL, count INTEGER NOT NULL,
-  PRIMARY KEY (tag_id, window_ms, window_start_ms)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS outbox (
-  seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, payload BLOB NOT NULL, created_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta (key, value) VALUES ('last_seq', 0);
-`;
+export interface StoreOptions {
+  limits: OutboxLimits;
+  /** Builds the Gap message that records dropped telemetry. */
+  gapDraft(gap: Gap): OutboxDraft;
+  now?: () => number;
+}
+
+const UNLIMITED: OutboxLimits = { maxBytes: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.MAX_SAFE_INTEGER, dropPolicy: 'oldest' };
 
 export class EdgeStore {
   private readonly db: Database.Database;
-  private readonly stmts;
+  private readonly s;
+  private readonly now: () => number;
+  private readonly limits: OutboxLimits;
+  private count = 0;
+  private bytes = 0;
+  /** Set when the outbox is over its bound with nothing left that may be dropped. */
+  overCapacity = false;
+  /** Dropped telemetry so far: messages and readings. */
+  readonly dropped = { messages: 0, readings: 0 };
+  readonly streamId: string;
 
-  constructor(readonly path: string, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly path: string,
+    private readonly options: StoreOptions = { limits: UNLIMITED, gapDraft: () => ({ kind: 'gap', lane: Lane.Event, encode: () => new Uint8Array() }) },
+  ) {
     mkdirSync(dirname(path), { recursive: true });
+    this.now = options.now ?? Date.now;
+    this.limits = options.limits;
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
-    this.stmts = {
+    this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('stream_id', ?)").run(randomUUID());
+    this.s = {
       reading: this.db.prepare('INSERT OR IGNORE INTO readings (tag_id, ts_ms, value, quality, source_status) VALUES (?, ?, ?, ?, ?)'),
       aggregate: this.db.prepare('INSERT OR REPLACE INTO aggregates VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      lastSeq: this.db.prepare("SELECT value FROM meta WHERE key = 'last_seq'").pluck(),
+      meta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setSeq: this.db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'"),
-      enqueue: this.db.prepare('INSERT INTO outbox (seq, kind, payload, created_ms) VALUES (?, ?, ?, ?)'),
-      after: this.db.prepare('SELECT seq, kind, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
-      ack: this.db.prepare('DELETE FROM outbox WHERE seq BETWEEN ? AND ?'),
-      depth: this.db.prepare('SELECT COUNT(*) FROM outbox').pluck(),
-      countUpTo: this.db.prepare('SELECT COUNT(*) FROM outbox WHERE seq <= ?').pluck(),
+      enqueue: this.db.prepare('INSERT INTO outbox (seq, lane, kind, payload, bytes, readings, first_ts_ms, last_ts_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      inLane: this.db.prepare('SELECT seq, lane, kind, payload, created_ms AS createdMs FROM outbox WHERE lane = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?'),
+      oldest: this.db.prepare('SELECT seq, created_ms AS createdMs FROM outbox ORDER BY seq LIMIT 1'),
+      ack: this.db.prepare('DELETE FROM outbox WHERE seq BETWEEN ? AND ? RETURNING bytes'),
+      totals: this.db.prepare('SELECT COUNT(*) AS n, coalesce(SUM(bytes), 0) AS b, coalesce(SUM(readings), 0) AS r, MIN(created_ms) AS oldest FROM outbox'),
+      dropOldest: this.db.prepare(`SELECT seq, bytes, readings, first_ts_ms AS f, last_ts_ms AS l FROM outbox WHERE lane = ${Lane.Telemetry} ORDER BY seq LIMIT ?`),
+      dropNewest: this.db.prepare(`SELECT seq, bytes, readings, first_ts_ms AS f, last_ts_ms AS l FROM outbox WHERE lane = ${Lane.Telemetry} ORDER BY seq DESC LIMIT ?`),
+      expired: this.db.prepare(`SELECT seq, bytes, readings, first_ts_ms AS f, last_ts_ms AS l FROM outbox WHERE lane = ${Lane.Telemetry} AND created_ms < ? ORDER BY seq LIMIT 10000`),
+      delete: this.db.prepare('DELETE FROM outbox WHERE seq = ?'),
     };
+    this.streamId = String(this.s.meta.get('stream_id'));
+    const t = this.s.totals.get() as { n: number; b: number };
+    this.count = t.n;
+    this.bytes = t.b;
   }
 
-  /** Stores readings, aggregates and outbox messages in one transaction; returns the seqs given. */
-  readonly commit = (batch: { readings?: readonly Reading[]; aggregates?: readonly Aggregate[]; outbox?: readonly OutboxDraft[] }): number[] =>
-    this.db.transaction(() => {
-      for (const r of batch.readings ?? []) this.stmts.reading.run(r.tagId, r.tsMs, r.value, r.quality, r.sourceStatus ?? 0);
-      for (const a of batch.aggregates ?? []) this.stmts.aggregate.run(a.tagId, a.windowMs, a.windowStartMs, a.mean, a.min, a.max, a.last, a.count);
-      const seqs: number[] = [];
-      let seq = this.stmts.lastSeq.get() as number;
-      for (const draft of batch.outbox ?? []) {
-        seq++;
-        this.stmts.enqueue.run(seq, draft.kind, Buffer.from(draft.encode(seq)), this.now());
-        seqs.push(seq);
-      }
-      if (seqs.length > 0) this.stmts.setSeq.run(seq);
+  /**
+   * Stores readings, aggregates and outbox messages in one transaction, then enforces the
+   * outbox's byte bound in the same transaction. Returns the sequence numbers given.
+   */
+  commit(batch: { readings?: readonly Reading[]; aggregates?: readonly Aggregate[]; outbox?: readonly OutboxDraft[] }): number[] {
+    return this.transaction(() => {
+      for (const r of batch.readings ?? []) this.s.reading.run(r.tagId, r.tsMs, r.value, r.quality, r.sourceStatus ?? 0);
+      for (const a of batch.aggregates ?? []) this.s.aggregate.run(a.tagId, a.windowMs, a.windowStartMs, a.mean, a.min, a.max, a.last, a.count);
+      const seqs = this.enqueue(batch.outbox ?? []);
+      if (this.bytes > this.limits.maxBytes) this.dropTelemetry('outbox_full', this.limits.dropPolicy);
       return seqs;
-    })();
+    });
+  }
 
-  /** Up to `limit` outbox messages with seq > `afterSeq`, oldest first. */
-  outboxAfter(afterSeq: number, limit: number): OutboxMessage[] {
-    return this.stmts.after.all(afterSeq, limit) as OutboxMessage[];
+  /** Runs `fn` in a transaction; if it fails (disk full, I/O error), the in-memory totals roll back with it. */
+  private transaction<T>(fn: () => T): T {
+    const before = { count: this.count, bytes: this.bytes, messages: this.dropped.messages, readings: this.dropped.readings, over: this.overCapacity };
+    try {
+      return this.db.transaction(fn)();
+    } catch (e) {
+      this.count = before.count;
+      this.bytes = before.bytes;
+      this.dropped.messages = before.messages;
+      this.dropped.readings = before.readings;
+      this.overCapacity = before.over;
+      throw e;
+    }
+  }
+
+  /** Drops the oldest raw telemetry to make room (a full disk); returns how many messages went. */
+  makeRoom(reason: string, messages: number): number {
+    return this.transaction(() => {
+      const victims = this.s.dropOldest.all(messages) as Victim[];
+      this.removeAndRecord(victims, reason);
+      return victims.length;
+    });
+  }
+
+  private enqueue(drafts: readonly OutboxDraft[]): number[] {
+    const seqs: number[] = [];
+    if (drafts.length === 0) return seqs;
+    let seq = Number(this.s.meta.get('last_seq'));
+    const now = this.now();
+    for (const d of drafts) {
+      seq++;
+      const payload = Buffer.from(d.encode(seq));
+      this.s.enqueue.run(seq, d.lane, d.kind, payload, payload.length, d.readings ?? 0, d.firstTsMs ?? null, d.lastTsMs ?? null, now);
+      this.count++;
+      this.bytes += payload.length;
+      seqs.push(seq);
+    }
+    this.s.setSeq.run(seq);
+    return seqs;
+  }
+
+  /** Drops raw telemetry until the outbox is back under its byte bound, and records the gap. */
+  private dropTelemetry(reason: string, policy: 'oldest' | 'newest'): void {
+    const victims = (policy === 'oldest' ? this.s.dropOldest : this.s.dropNewest).iterate(100_000) as IterableIterator<Victim>;
+    const chosen: Victim[] = [];
+    let bytes = this.bytes;
+    for (const v of victims) {
+      if (bytes <= this.limits.maxBytes * 0.9) break; // leave some room, so drops come in runs, not one per commit
+      chosen.push(v);
+      bytes -= v.bytes;
+    }
+    this.removeAndRecord(chosen, reason);
+    this.overCapacity = this.bytes > this.limits.maxBytes;
+  }
+
+  /** Drops raw telemetry older than the age bound; returns how many messages went. */
+  expire(): number {
+    return this.transaction(() => {
+      const old = this.s.expired.all(this.now() - this.limits.maxAgeMs) as Victim[];
+      this.removeAndRecord(old, 'outbox_age');
+      return old.length;
+    });
+  }
+
+  private removeAndRecord(victims: readonly Victim[], reason: string): void {
+    if (victims.length === 0) return;
+    let readings = 0;
+    let fromTsMs = Number.MAX_SAFE_INTEGER;
+    let toTsMs = 0;
+    for (const v of victims) {
+      this.s.delete.run(v.seq);
+      this.count--;
+      this.bytes -= v.bytes;
+      readings += v.readings;
+      if (v.f !== null && v.f < fromTsMs) fromTsMs = v.f;
+      if (v.l !== null && v.l > toTsMs) toTsMs = v.l;
+    }
+    this.dropped.messages += victims.length;
+    this.dropped.readings += readings;
+    const gap: Gap = { reason, droppedSeqs: toRanges(victims.map((v) => v.seq)), readings, fromTsMs: toTsMs === 0 ? 0 : fromTsMs, toTsMs };
+    this.enqueue([this.options.gapDraft(gap)]);
+  }
+
+  /** Up to `limit` messages of `lane` with afterSeq < seq < beforeSeq, oldest first. */
+  outboxInLane(lane: Lane, afterSeq: number, beforeSeq: number, limit: number): OutboxMessage[] {
+    return this.s.inLane.all(lane, afterSeq, beforeSeq, limit) as OutboxMessage[];
+  }
+
+  /** The oldest message still waiting for the hub's acknowledgement. */
+  oldestWaiting(): { seq: number; createdMs: number } | undefined {
+    return this.s.oldest.get() as { seq: number; createdMs: number } | undefined;
   }
 
   /** Forgets what the hub acknowledged; returns how many messages that removed. */
   acknowledge(fromSeq: number, toSeq: number): number {
-    return this.stmts.ack.run(fromSeq, toSeq).changes;
+    const gone = this.s.ack.all(fromSeq, toSeq) as { bytes: number }[];
+    for (const g of gone) this.bytes -= g.bytes;
+    this.count -= gone.length;
+    if (this.overCapacity && this.bytes <= this.limits.maxBytes) this.overCapacity = false;
+    return gone.length;
   }
 
   outboxDepth(): number {
-    return this.stmts.depth.get() as number;
+    return this.count;
   }
 
-  /** Messages still in the outbox with seq <= `seq` (sent but not yet acknowledged). */
-  unacknowledgedUpTo(seq: number): number {
-    return this.stmts.countUpTo.get(seq) as number;
+  outboxBytes(): number {
+    return this.bytes;
+  }
+
+  stats(): OutboxStats {
+    const t = this.s.totals.get() as { n: number; b: number; r: number; oldest: number | null };
+    return { messages: t.n, bytes: t.b, readings: t.r, oldestMs: t.oldest ?? 0 };
   }
 
   lastSeq(): number {
-    return this.stmts.lastSeq.get() as number;
+    return Number(this.s.meta.get('last_seq'));
   }
 
   /** For inspection and tests: readings of a tag, oldest first. */
-  readings(tagId: string, limit = 10_000): Reading[] {
+  readings(tagId: string, limit = 1_000_000): Reading[] {
     return this.db
       .prepare('SELECT tag_id AS tagId, ts_ms AS tsMs, value, quality FROM readings WHERE tag_id = ? ORDER BY ts_ms LIMIT ?')
       .all(tagId, limit) as Reading[];
@@ -111,7 +238,19 @@ export class EdgeStore {
       .all(tagId) as Aggregate[];
   }
 
+  integrityCheck(): string {
+    return String(this.db.pragma('integrity_check', { simple: true }));
+  }
+
   close(): void {
     this.db.close();
   }
+}
+
+interface Victim {
+  seq: number;
+  bytes: number;
+  readings: number;
+  f: number | null;
+  l: number | null;
 }

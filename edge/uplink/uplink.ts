@@ -1,18 +1,25 @@
 /**
- * The uplink: publishes the outbox to the hub over MQTT (QoS 1, persistent session) and
- * removes a message only when the hub acknowledges its sequence number on .../cmd/ack.
+ * The uplink: publishes the outbox to the hub over MQTT (QoS 1, persistent session, MQTT 3.1.1
+ * so it works against the embedded broker) and removes a message only when the hub
+ * acknowledges its sequence number on .../cmd/ack.
  *
- * At most `inFlight` unacknowledged messages are on the wire. After a reconnect, or when the
- * oldest unacknowledged message was sent more than `ackTimeoutMs` ago (a broker may drop a
- * message nobody had subscribed to yet, while later ones get through and are acknowledged), it
- * goes back to the first unacknowledged message and sends again: delivery is at-least-once,
- * the hub removes duplicates by seq.
+ * Order on the wire: priority lanes first, then aggregates and telemetry shared between live
+ * data and backlog (schedule.ts). At most `inFlight` unacknowledged messages are out. After a
+ * reconnect, or when the oldest unacknowledged message was sent more than `ackTimeoutMs` ago
+ * (a broker may drop a message nobody had subscribed to yet while later ones get through), it
+ * goes back to the first unacknowledged message of each lane and sends again: delivery is
+ * at-least-once, the hub removes duplicates by seq.
+ *
+ * Link state: `online` is published retained on .../state when connected and every
+ * `statePeriodMs` (with the outbox's size), and `offline` is registered as the MQTT last will.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { commandTopic, decodeEnvelope, edgeCommandFilter, uplinkTopic, type UplinkKind } from '../../protocols/index.js';
+import { commandTopic, decodeEnvelope, edgeCommandFilter, encodeEnvelope, envelope, uplinkTopic, type EdgeState, type UplinkKind } from '../../protocols/index.js';
 import type { EdgeMetrics } from '../metrics.js';
-import type { EdgeStore } from '../store/edge-store.js';
+import type { EdgeStore, OutboxMessage } from '../store/edge-store.js';
+import { Lane } from '../store/lanes.js';
+import { BULK_LANES, LinkShare, PRIORITY_LANES } from './schedule.js';
 
 export interface UplinkOptions {
   url: string;
@@ -22,15 +29,24 @@ export interface UplinkOptions {
   edgeId: string;
   inFlight?: number;
   ackTimeoutMs?: number;
+  /** Share of the link given to backlog when live data is waiting too (0..1). */
+  backlogShare?: number;
+  statePeriodMs?: number;
 }
+
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
 export class Uplink {
   private client: MqttClient | undefined;
-  /** Highest seq handed to MQTT since the last rewind. */
-  private cursor = 0;
-  /** When each message handed to MQTT since the last rewind was sent. */
-  private readonly sentAtMs = new Map<number, number>();
-  private ackTimer: NodeJS.Timeout | undefined;
+  /** Per lane, the highest seq handed to MQTT since the last rewind (bulk lanes: live part). */
+  private readonly cursor = new Map<Lane, number>();
+  /** Per bulk lane, the highest backlog seq handed to MQTT since the last rewind. */
+  private readonly backlogCursor = new Map<Lane, number>();
+  /** Messages created from here on count as live. */
+  private liveFromSeq = 1;
+  private readonly inflight = new Map<number, number>();
+  private readonly share: LinkShare;
+  private timers: NodeJS.Timeout[] = [];
   private readonly inFlight: number;
   private readonly ackTimeoutMs: number;
   private readonly log: Logger;
@@ -43,6 +59,7 @@ export class Uplink {
   ) {
     this.inFlight = options.inFlight ?? 32;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+    this.share = new LinkShare(options.backlogShare ?? 0.5);
     this.log = logger.child({ component: 'uplink' });
   }
 
@@ -50,28 +67,43 @@ export class Uplink {
     return this.client?.connected ?? false;
   }
 
+  private stateMessage(online: boolean, reason: string): Buffer {
+    const state: EdgeState = { online, reason, outbox: this.store.stats() };
+    const env = envelope({ edgeId: this.options.edgeId, siteId: this.options.siteId, seq: 0, sentAtMs: Date.now(), payload: { kind: 'state', state } });
+    return Buffer.from(encodeEnvelope(env));
+  }
+
   start(): void {
     const { siteId, edgeId } = this.options;
+    const stateTopic = uplinkTopic(siteId, edgeId, 'state');
     const client = mqtt.connect(this.options.url, {
       clientId: `gridos-edge-${siteId}-${edgeId}`,
       clean: false,
       protocolVersion: 4,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
+      will: { topic: stateTopic, payload: this.stateMessage(false, 'connection lost'), qos: 1, retain: true },
       ...(this.options.username !== undefined ? { username: this.options.username } : {}),
       ...(this.options.password !== undefined ? { password: this.options.password } : {}),
     });
     this.client = client;
     client.on('connect', () => {
       this.metrics.connected.set(1);
-      this.log.info({ url: this.options.url }, 'connected to hub broker');
+      this.log.info({ url: this.options.url, waiting: this.store.outboxDepth() }, 'connected to hub broker');
       client.subscribe(edgeCommandFilter(siteId, edgeId), { qos: 1 });
+      client.publish(stateTopic, this.stateMessage(true, 'connected'), { qos: 1, retain: true });
+      this.liveFromSeq = this.store.lastSeq() + 1;
       this.rewind('reconnect');
     });
     client.on('close', () => this.metrics.connected.set(0));
     client.on('error', (err) => this.log.warn({ err: err.message }, 'hub broker connection error'));
     client.on('message', (topic, payload) => this.onCommand(topic, payload));
-    this.ackTimer = setInterval(() => this.checkAckTimeout(), Math.min(this.ackTimeoutMs, 1000));
+    this.timers = [
+      setInterval(() => this.checkAckTimeout(), Math.min(this.ackTimeoutMs, 1000)),
+      setInterval(() => {
+        if (client.connected) client.publish(stateTopic, this.stateMessage(true, 'connected'), { qos: 1, retain: true });
+      }, this.options.statePeriodMs ?? 10_000),
+    ];
   }
 
   /** Something new is in the outbox. */
@@ -79,33 +111,57 @@ export class Uplink {
     this.pump();
   }
 
+  private send(msg: OutboxMessage): void {
+    this.client!.publish(uplinkTopic(this.options.siteId, this.options.edgeId, msg.kind as UplinkKind), msg.payload, { qos: 1 });
+    this.inflight.set(msg.seq, Date.now());
+    this.metrics.published.inc();
+  }
+
   private pump(): void {
-    const client = this.client;
-    if (!client?.connected) return;
-    const room = this.inFlight - this.store.unacknowledgedUpTo(this.cursor);
-    if (room <= 0) return;
-    for (const msg of this.store.outboxAfter(this.cursor, room)) {
-      client.publish(uplinkTopic(this.options.siteId, this.options.edgeId, msg.kind as UplinkKind), msg.payload, { qos: 1 });
-      this.cursor = msg.seq;
-      this.sentAtMs.set(msg.seq, Date.now());
-      this.metrics.published.inc();
+    if (!this.client?.connected) return;
+    let room = this.inFlight - this.inflight.size;
+    for (const lane of PRIORITY_LANES) {
+      if (room <= 0) break;
+      for (const msg of this.store.outboxInLane(lane, this.cursor.get(lane) ?? 0, NO_LIMIT, room)) {
+        this.send(msg);
+        this.cursor.set(lane, msg.seq);
+        room--;
+      }
+    }
+    if (room > 0) {
+      const live = BULK_LANES.flatMap((lane) => this.store.outboxInLane(lane, this.cursor.get(lane) ?? 0, NO_LIMIT, room));
+      const backlog = BULK_LANES.flatMap((lane) => this.store.outboxInLane(lane, this.backlogCursor.get(lane) ?? 0, this.liveFromSeq, room));
+      while (room > 0) {
+        const which = this.share.choose(live.length > 0, backlog.length > 0);
+        if (!which) break;
+        const msg = (which === 'live' ? live : backlog).shift()!;
+        this.send(msg);
+        (which === 'live' ? this.cursor : this.backlogCursor).set(msg.lane, msg.seq);
+        this.share.sent(which);
+        room--;
+      }
     }
     this.metrics.outboxDepth.set(this.store.outboxDepth());
   }
 
   private rewind(why: 'reconnect' | 'ack_timeout'): void {
-    if (this.cursor > 0) this.metrics.resends.inc({ why });
-    this.cursor = 0;
-    this.sentAtMs.clear();
+    if (this.inflight.size > 0) this.metrics.resends.inc({ why });
+    this.inflight.clear();
+    this.cursor.clear();
+    this.backlogCursor.clear();
+    // Live lanes start where live data starts; backlog lanes from the beginning.
+    for (const lane of BULK_LANES) this.cursor.set(lane, this.liveFromSeq - 1);
+    this.share.reset();
     this.pump();
   }
 
   private checkAckTimeout(): void {
-    if (!this.connected) return;
-    const oldest = this.store.outboxAfter(0, 1)[0];
-    const sentAt = oldest && oldest.seq <= this.cursor ? this.sentAtMs.get(oldest.seq) : undefined;
-    if (sentAt !== undefined && Date.now() - sentAt >= this.ackTimeoutMs) {
-      this.log.warn({ seq: oldest!.seq, cursor: this.cursor }, 'no acknowledgement from the hub in time; sending again from the first unacknowledged message');
+    if (!this.connected || this.inflight.size === 0) return;
+    const oldest = this.store.oldestWaiting();
+    const sentAt = oldest ? this.inflight.get(oldest.seq) : undefined;
+    const stalest = sentAt ?? Math.min(...this.inflight.values());
+    if (Date.now() - stalest >= this.ackTimeoutMs) {
+      this.log.warn({ seq: oldest?.seq, inflight: this.inflight.size }, 'no acknowledgement from the hub in time; sending again from the first unacknowledged message');
       this.rewind('ack_timeout');
     }
   }
@@ -125,13 +181,17 @@ export class Uplink {
     }
     const { fromSeq, toSeq } = env.payload.ack;
     const removed = this.store.acknowledge(fromSeq, toSeq);
-    for (const seq of this.sentAtMs.keys()) if (seq >= fromSeq && seq <= toSeq) this.sentAtMs.delete(seq);
+    for (const seq of this.inflight.keys()) if (seq >= fromSeq && seq <= toSeq) this.inflight.delete(seq);
     this.metrics.acknowledged.inc(removed);
     this.pump();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.ackTimer);
-    await this.client?.endAsync();
+    for (const t of this.timers) clearInterval(t);
+    const client = this.client;
+    if (client?.connected) {
+      await client.publishAsync(uplinkTopic(this.options.siteId, this.options.edgeId, 'state'), this.stateMessage(false, 'agent stopped'), { qos: 1, retain: true }).catch(() => undefined);
+    }
+    await client?.endAsync();
   }
 }

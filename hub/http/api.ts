@@ -3,12 +3,12 @@
  * and Prometheus metrics. Query parameters are validated with zod; a bad one gets a 400 that
  * names the parameter and what was expected.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { HubMetrics } from '../metrics.js';
 import type { HubStore } from '../store/hub-store.js';
 
-/** An edge is shown online when it sent anything within this long. */
+/** An edge that never reported its link state is shown online when it sent anything within this long. */
 export const ONLINE_WITHIN_MS = 30_000;
 
 const instant = z.union([
@@ -52,7 +52,12 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   app.get('/api/edges', async () => {
     const edges = store.edges();
     metrics.edges.set(edges.length);
-    return edges.map((e) => ({ ...e, online: now() - e.lastSeenMs <= ONLINE_WITHIN_MS }));
+    const t = now();
+    return edges.map((e) => ({
+      ...e,
+      online: e.stateChangedMs > 0 ? e.online : t - e.lastSeenMs <= ONLINE_WITHIN_MS,
+      lagMs: e.lastReadingTsMs > 0 ? t - e.lastReadingTsMs : null,
+    }));
   });
 
   app.get<{ Params: { id: string } }>('/api/edges/:id/tags', async (req, reply) => {
@@ -62,14 +67,24 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     return store.tags(req.params.id);
   });
 
-  app.get('/api/readings', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/api/edges/:id/gaps', async (req, reply) => {
+    if (!store.hasEdge(req.params.id)) {
+      return reply.code(404).send({ error: 'HUB_API_UNKNOWN_EDGE', message: `no edge '${req.params.id}' has reported to this hub` });
+    }
+    return store.gaps(req.params.id);
+  });
+
+  const series = (kind: 'readings' | 'aggregates') => async (req: FastifyRequest, reply: FastifyReply) => {
     const q = readingsQuery.safeParse(req.query);
     if (!q.success) return reply.code(400).send(badRequest(q.error.issues));
     const toMs = q.data.to ?? now();
     const fromMs = q.data.from ?? toMs - 3_600_000;
     if (fromMs > toMs) return reply.code(400).send({ error: 'HUB_API_BAD_QUERY', message: `from (${fromMs}) is after to (${toMs})` });
-    return { edge: q.data.edge, tag: q.data.tag, fromMs, toMs, readings: store.readings(q.data.edge, q.data.tag, fromMs, toMs, q.data.limit) };
-  });
+    const { edge, tag, limit } = q.data;
+    return { edge, tag, fromMs, toMs, [kind]: store[kind](edge, tag, fromMs, toMs, limit) };
+  };
+  app.get('/api/readings', series('readings'));
+  app.get('/api/aggregates', series('aggregates'));
 
   app.get('/metrics', async (_req, reply) => {
     metrics.edges.set(store.edges().length);

@@ -13,6 +13,7 @@ import {
   encodeEnvelope,
   envelope,
   parseTopic,
+  toRanges,
   type Envelope,
 } from '../../protocols/index.js';
 import type { HubMetrics } from '../metrics.js';
@@ -32,6 +33,8 @@ export interface IngestOptions {
   password?: string | undefined;
   hubId: string;
   now?: () => number;
+  /** Acknowledgements are gathered this long and sent as ranges. */
+  ackDelayMs?: number;
 }
 
 export class Ingest {
@@ -39,6 +42,8 @@ export class Ingest {
   private readonly rejections: RejectionLog;
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly pendingAcks = new Map<string, { siteId: string; edgeId: string; seqs: number[] }>();
+  private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: IngestOptions,
@@ -103,39 +108,62 @@ export class Ingest {
       return;
     }
     this.rejections.recovered(source);
+    if (env.payload.kind === 'state') {
+      this.store.updateState(env.edgeId, env.siteId, env.payload.state, this.now());
+      this.log.info({ edge: env.edgeId, online: env.payload.state.online, reason: env.payload.state.reason, waiting: env.payload.state.outbox.messages }, 'edge link state');
+      return;
+    }
     this.accept(env);
   }
 
   private accept(env: Envelope): void {
     const p = env.payload;
-    let fresh: boolean;
+    let result;
     try {
-      fresh = this.store.receive({
-        edgeId: env.edgeId,
-        siteId: env.siteId,
-        seq: env.seq,
-        nowMs: this.now(),
-        ...(p.kind === 'birth' ? { birth: p.birth } : {}),
-        ...(p.kind === 'telemetry' ? { readings: p.readings } : {}),
-      });
+      result = this.store.receive({ edgeId: env.edgeId, siteId: env.siteId, seq: env.seq, nowMs: this.now(), payload: p });
     } catch (e) {
       this.metrics.rejected.inc({ code: 'HUB_INGEST_STORE_FAILED' });
       this.log.error({ edge: env.edgeId, seq: env.seq, err: e instanceof Error ? e.message : String(e) }, 'could not store a message; not acknowledged, the edge will send it again');
       return;
     }
-    if (fresh) {
+    if (result.fresh) {
       this.metrics.messages.inc({ kind: p.kind });
-      if (p.kind === 'telemetry') this.metrics.readings.inc(p.readings.length);
+      if (p.kind === 'telemetry') this.metrics.readings.inc(p.readings.length - result.duplicateReadings);
+      if (result.duplicateReadings > 0) this.metrics.duplicateReadings.inc(result.duplicateReadings);
       if (p.kind === 'birth') this.log.info({ edge: env.edgeId, site: env.siteId, version: p.birth.agentVersion, tags: p.birth.tags.length }, 'edge birth');
+      if (p.kind === 'gap') this.log.warn({ edge: env.edgeId, reason: p.gap.reason, readings: p.gap.readings, fromTsMs: p.gap.fromTsMs, toTsMs: p.gap.toTsMs }, 'edge reports a gap: data it had to drop');
     } else {
       this.metrics.duplicates.inc();
     }
     // Stored (now or before): acknowledge, so the edge may forget it.
-    const ack = envelope({ edgeId: env.edgeId, siteId: env.siteId, seq: 0, sentAtMs: this.now(), payload: { kind: 'ack', ack: { fromSeq: env.seq, toSeq: env.seq } } });
-    this.client?.publish(commandTopic(env.siteId, env.edgeId, 'ack'), Buffer.from(encodeEnvelope(ack)), { qos: 1 });
+    this.queueAck(env.siteId, env.edgeId, env.seq);
+  }
+
+  private queueAck(siteId: string, edgeId: string, seq: number): void {
+    const key = `${siteId}/${edgeId}`;
+    let pending = this.pendingAcks.get(key);
+    if (!pending) {
+      pending = { siteId, edgeId, seqs: [] };
+      this.pendingAcks.set(key, pending);
+    }
+    pending.seqs.push(seq);
+    this.ackTimer ??= setTimeout(() => this.flushAcks(), this.options.ackDelayMs ?? 20);
+  }
+
+  private flushAcks(): void {
+    this.ackTimer = undefined;
+    for (const { siteId, edgeId, seqs } of this.pendingAcks.values()) {
+      for (const ack of toRanges(seqs)) {
+        const env = envelope({ edgeId, siteId, seq: 0, sentAtMs: this.now(), payload: { kind: 'ack', ack } });
+        this.client?.publish(commandTopic(siteId, edgeId, 'ack'), Buffer.from(encodeEnvelope(env)), { qos: 1 });
+      }
+    }
+    this.pendingAcks.clear();
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.ackTimer);
+    this.flushAcks();
     await this.client?.endAsync();
   }
 }

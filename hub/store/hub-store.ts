@@ -1,20 +1,32 @@
 /**
- * The hub's embedded store (SQLite, WAL): edges, their tags, readings, and the (edge, seq)
- * pairs already received, which makes a redelivered message a no-op.
+ * The hub's embedded store (SQLite, WAL, synchronous=FULL): edges and their link state, tags,
+ * readings, aggregates, gaps, and what has been received from each edge.
+ *
+ * Exactly-once: a message is stored together with its (edge, seq) in one transaction, and a seq
+ * already received is a no-op. The received set stays small: everything up to `acked_through`
+ * (all seqs received or reported dropped) is summarised by that one number.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Birth, Reading } from '../../protocols/index.js';
+import type { Aggregate, Birth, EdgeState, Gap, Payload, Reading } from '../../protocols/index.js';
+import { SCHEMA } from './schema.js';
 
 export interface EdgeRow {
   id: string;
   siteId: string;
   agentVersion: string;
   configHash: string;
+  streamId: string;
   firstSeenMs: number;
   lastSeenMs: number;
   lastSeq: number;
+  ackedThrough: number;
+  online: boolean;
+  stateReason: string;
+  stateChangedMs: number;
+  backlog: { messages: number; bytes: number; readings: number; oldestMs: number };
+  lastReadingTsMs: number;
   tagCount: number;
 }
 
@@ -34,24 +46,21 @@ export interface StoredReading {
   quality: number;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS edges (
-  id TEXT PRIMARY KEY, site_id TEXT NOT NULL, agent_version TEXT NOT NULL DEFAULT '',
-  config_hash TEXT NOT NULL DEFAULT '', first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,
-  last_seq INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS tags (
-  edge_id TEXT NOT NULL, tag_id TEXT NOT NULL, unit TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '',
-  source TEXT NOT NULL DEFAULT '', min_value REAL, max_value REAL,
-  PRIMARY KEY (edge_id, tag_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS series (
-  id INTEGER PRIMARY KEY, edge_id TEXT NOT NULL, tag_id TEXT NOT NULL, UNIQUE (edge_id, tag_id));
-CREATE TABLE IF NOT EXISTS readings (
-  series_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL, value REAL NOT NULL, quality INTEGER NOT NULL,
-  PRIMARY KEY (series_id, ts_ms)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS received (
-  edge_id TEXT NOT NULL, seq INTEGER NOT NULL, received_ms INTEGER NOT NULL,
-  PRIMARY KEY (edge_id, seq)) WITHOUT ROWID;
-`;
+export interface GapRow {
+  seq: number;
+  reason: string;
+  readings: number;
+  fromTsMs: number;
+  toTsMs: number;
+  droppedSeqs: string;
+  receivedMs: number;
+}
+
+export interface ReceiveResult {
+  fresh: boolean;
+  /** Readings that were already stored (same tag and timestamp from another message). */
+  duplicateReadings: number;
+}
 
 export class HubStore {
   private readonly db: Database.Database;
@@ -64,28 +73,42 @@ export class HubStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    const p = (sql: string) => this.db.prepare(sql);
     this.s = {
-      received: this.db.prepare('INSERT OR IGNORE INTO received (edge_id, seq, received_ms) VALUES (?, ?, ?)'),
-      touchEdge: this.db.prepare(`INSERT INTO edges (id, site_id, first_seen_ms, last_seen_ms, last_seq) VALUES (?, ?, ?, ?, ?)
+      touchEdge: p(`INSERT INTO edges (id, site_id, first_seen_ms, last_seen_ms, last_seq) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET site_id = excluded.site_id, last_seen_ms = excluded.last_seen_ms, last_seq = max(last_seq, excluded.last_seq)`),
-      birth: this.db.prepare('UPDATE edges SET agent_version = ?, config_hash = ? WHERE id = ?'),
-      tag: this.db.prepare(`INSERT INTO tags VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (edge_id, tag_id) DO UPDATE SET
+      edgeDedupe: p('SELECT stream_id AS streamId, acked_through AS ackedThrough FROM edges WHERE id = ?'),
+      resetStream: p('UPDATE edges SET stream_id = ?, acked_through = 0, last_seq = ? WHERE id = ?'),
+      clearReceived: p('DELETE FROM received WHERE edge_id = ?'),
+      received: p('INSERT OR IGNORE INTO received (edge_id, seq) VALUES (?, ?)'),
+      receivedAfter: p('SELECT seq FROM received WHERE edge_id = ? AND seq > ? ORDER BY seq').pluck(),
+      advance: p('UPDATE edges SET acked_through = ? WHERE id = ?'),
+      forget: p('DELETE FROM received WHERE edge_id = ? AND seq <= ?'),
+      birth: p('UPDATE edges SET agent_version = ?, config_hash = ? WHERE id = ?'),
+      tag: p(`INSERT INTO tags VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (edge_id, tag_id) DO UPDATE SET
         unit = excluded.unit, description = excluded.description, source = excluded.source, min_value = excluded.min_value, max_value = excluded.max_value`),
-      series: this.db.prepare('INSERT INTO series (edge_id, tag_id) VALUES (?, ?) ON CONFLICT DO UPDATE SET tag_id = tag_id RETURNING id').pluck(),
-      reading: this.db.prepare('INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?)'),
-      edges: this.db.prepare(`SELECT e.id, e.site_id AS siteId, e.agent_version AS agentVersion, e.config_hash AS configHash,
-        e.first_seen_ms AS firstSeenMs, e.last_seen_ms AS lastSeenMs, e.last_seq AS lastSeq,
-        (SELECT COUNT(*) FROM series s WHERE s.edge_id = e.id) AS tagCount FROM edges e ORDER BY e.site_id, e.id`),
-      tags: this.db.prepare(`SELECT s.tag_id AS id, coalesce(t.unit, '') AS unit, coalesce(t.description, '') AS description,
+      series: p('INSERT INTO series (edge_id, tag_id) VALUES (?, ?) ON CONFLICT DO UPDATE SET tag_id = tag_id RETURNING id').pluck(),
+      reading: p('INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?)'),
+      lastReading: p('UPDATE edges SET last_reading_ts_ms = max(last_reading_ts_ms, ?) WHERE id = ?'),
+      aggregate: p('INSERT OR REPLACE INTO aggregates VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      gap: p('INSERT INTO gaps (edge_id, seq, reason, readings, from_ts_ms, to_ts_ms, dropped_seqs, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      state: p(`UPDATE edges SET online = ?, state_reason = ?, state_changed_ms = CASE WHEN online = ? THEN state_changed_ms ELSE ? END,
+        backlog_messages = ?, backlog_bytes = ?, backlog_readings = ?, backlog_oldest_ms = ?, last_seen_ms = max(last_seen_ms, ?) WHERE id = ?`),
+      edges: p(`SELECT e.*, (SELECT COUNT(*) FROM series s WHERE s.edge_id = e.id) AS tag_count FROM edges e ORDER BY e.site_id, e.id`),
+      tags: p(`SELECT s.tag_id AS id, coalesce(t.unit, '') AS unit, coalesce(t.description, '') AS description,
         coalesce(t.source, '') AS source, t.min_value AS minValue, t.max_value AS maxValue, s.id AS seriesId
         FROM series s LEFT JOIN tags t ON t.edge_id = s.edge_id AND t.tag_id = s.tag_id WHERE s.edge_id = ?
         UNION SELECT t.tag_id, t.unit, t.description, t.source, t.min_value, t.max_value, NULL FROM tags t
         WHERE t.edge_id = ? AND NOT EXISTS (SELECT 1 FROM series s WHERE s.edge_id = t.edge_id AND s.tag_id = t.tag_id)
         ORDER BY 1`),
-      latest: this.db.prepare('SELECT ts_ms AS tsMs, value, quality FROM readings WHERE series_id = ? ORDER BY ts_ms DESC LIMIT 1'),
-      seriesId: this.db.prepare('SELECT id FROM series WHERE edge_id = ? AND tag_id = ?').pluck(),
-      range: this.db.prepare('SELECT ts_ms AS tsMs, value, quality FROM readings WHERE series_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?'),
-      edgeExists: this.db.prepare('SELECT 1 FROM edges WHERE id = ?').pluck(),
+      latest: p('SELECT ts_ms AS tsMs, value, quality FROM readings WHERE series_id = ? ORDER BY ts_ms DESC LIMIT 1'),
+      seriesId: p('SELECT id FROM series WHERE edge_id = ? AND tag_id = ?').pluck(),
+      range: p('SELECT ts_ms AS tsMs, value, quality FROM readings WHERE series_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?'),
+      aggRange: p(`SELECT window_start_ms AS windowStartMs, window_ms AS windowMs, mean, min, max, last, count FROM aggregates
+        WHERE series_id = ? AND window_start_ms >= ? AND window_start_ms <= ? ORDER BY window_start_ms LIMIT ?`),
+      gaps: p(`SELECT seq, reason, readings, from_ts_ms AS fromTsMs, to_ts_ms AS toTsMs, dropped_seqs AS droppedSeqs, received_ms AS receivedMs
+        FROM gaps WHERE edge_id = ? ORDER BY id DESC LIMIT ?`),
+      edgeExists: p('SELECT 1 FROM edges WHERE id = ?').pluck(),
     };
   }
 
@@ -100,23 +123,110 @@ export class HubStore {
   }
 
   /**
-   * Records one message from an edge, exactly once: returns false (and changes nothing but the
-   * edge's last-seen time) when this (edge, seq) was already received.
+   * Records one sequenced message from an edge, exactly once. A birth from a new store
+   * (another stream id) starts that edge's sequence over.
    */
-  readonly receive = (msg: { edgeId: string; siteId: string; seq: number; nowMs: number; birth?: Birth; readings?: readonly Reading[] }): boolean =>
-    this.db.transaction(() => {
-      this.s.touchEdge.run(msg.edgeId, msg.siteId, msg.nowMs, msg.nowMs, msg.seq);
-      if (this.s.received.run(msg.edgeId, msg.seq, msg.nowMs).changes === 0) return false;
-      if (msg.birth) {
-        this.s.birth.run(msg.birth.agentVersion, msg.birth.configHash, msg.edgeId);
-        for (const t of msg.birth.tags) this.s.tag.run(msg.edgeId, t.id, t.unit, t.description, t.source, t.minValue, t.maxValue);
+  receive(msg: { edgeId: string; siteId: string; seq: number; nowMs: number; payload: Payload }): ReceiveResult {
+    return this.db.transaction((): ReceiveResult => {
+      const { edgeId, seq, payload } = msg;
+      this.s.touchEdge.run(edgeId, msg.siteId, msg.nowMs, msg.nowMs, seq);
+      const edge = this.s.edgeDedupe.get(edgeId) as { streamId: string; ackedThrough: number };
+      if (payload.kind === 'birth' && payload.birth.streamId && payload.birth.streamId !== edge.streamId) {
+        this.s.clearReceived.run(edgeId);
+        this.s.resetStream.run(payload.birth.streamId, seq, edgeId);
+        edge.ackedThrough = 0;
       }
-      for (const r of msg.readings ?? []) this.s.reading.run(this.seriesId(msg.edgeId, r.tagId), r.tsMs, r.value, r.quality);
-      return true;
+      if (seq <= edge.ackedThrough || this.s.received.run(edgeId, seq).changes === 0) return { fresh: false, duplicateReadings: 0 };
+      let duplicateReadings = 0;
+      switch (payload.kind) {
+        case 'birth':
+          this.applyBirth(edgeId, payload.birth);
+          break;
+        case 'telemetry':
+          duplicateReadings = this.applyReadings(edgeId, payload.readings);
+          break;
+        case 'aggregates':
+          this.applyAggregates(edgeId, payload.aggregates);
+          break;
+        case 'gap':
+          this.applyGap(edgeId, seq, payload.gap, msg.nowMs);
+          break;
+        default:
+          break;
+      }
+      this.advance(edgeId, edge.ackedThrough);
+      return { fresh: true, duplicateReadings };
     })();
+  }
+
+  private applyBirth(edgeId: string, birth: Birth): void {
+    this.s.birth.run(birth.agentVersion, birth.configHash, edgeId);
+    for (const t of birth.tags) this.s.tag.run(edgeId, t.id, t.unit, t.description, t.source, t.minValue, t.maxValue);
+  }
+
+  private applyReadings(edgeId: string, readings: readonly Reading[]): number {
+    let dup = 0;
+    let newest = 0;
+    for (const r of readings) {
+      if (this.s.reading.run(this.seriesId(edgeId, r.tagId), r.tsMs, r.value, r.quality).changes === 0) dup++;
+      if (r.tsMs > newest) newest = r.tsMs;
+    }
+    if (newest > 0) this.s.lastReading.run(newest, edgeId);
+    return dup;
+  }
+
+  private applyAggregates(edgeId: string, aggregates: readonly Aggregate[]): void {
+    for (const a of aggregates) this.s.aggregate.run(this.seriesId(edgeId, a.tagId), a.windowMs, a.windowStartMs, a.mean, a.min, a.max, a.last, a.count);
+  }
+
+  private applyGap(edgeId: string, seq: number, gap: Gap, nowMs: number): void {
+    const ranges = gap.droppedSeqs.map((r) => (r.fromSeq === r.toSeq ? `${r.fromSeq}` : `${r.fromSeq}-${r.toSeq}`)).join(',');
+    this.s.gap.run(edgeId, seq, gap.reason, gap.readings, gap.fromTsMs, gap.toTsMs, ranges, nowMs);
+    // The dropped messages will never arrive: count them as accounted for.
+    for (const r of gap.droppedSeqs) for (let s = r.fromSeq; s <= r.toSeq; s++) this.s.received.run(edgeId, s);
+  }
+
+  /** Moves acked_through over every contiguous seq received, and forgets those rows. */
+  private advance(edgeId: string, from: number): void {
+    let through = from;
+    for (const seq of this.s.receivedAfter.iterate(edgeId, from) as IterableIterator<number>) {
+      if (seq !== through + 1) break;
+      through = seq;
+    }
+    if (through > from) {
+      this.s.advance.run(through, edgeId);
+      this.s.forget.run(edgeId, through);
+    }
+  }
+
+  /** Records an edge's link state (unsequenced, latest wins). */
+  updateState(edgeId: string, siteId: string, state: EdgeState, nowMs: number): void {
+    this.db.transaction(() => {
+      this.s.touchEdge.run(edgeId, siteId, nowMs, nowMs, 0);
+      const o = state.outbox;
+      const online = state.online ? 1 : 0;
+      this.s.state.run(online, state.reason, online, nowMs, o.messages, o.bytes, o.readings, o.oldestMs, state.online ? nowMs : 0, edgeId);
+    })();
+  }
 
   edges(): EdgeRow[] {
-    return this.s.edges.all() as EdgeRow[];
+    return (this.s.edges.all() as Record<string, number | string>[]).map((e) => ({
+      id: String(e.id),
+      siteId: String(e.site_id),
+      agentVersion: String(e.agent_version),
+      configHash: String(e.config_hash),
+      streamId: String(e.stream_id),
+      firstSeenMs: Number(e.first_seen_ms),
+      lastSeenMs: Number(e.last_seen_ms),
+      lastSeq: Number(e.last_seq),
+      ackedThrough: Number(e.acked_through),
+      online: e.online === 1,
+      stateReason: String(e.state_reason),
+      stateChangedMs: Number(e.state_changed_ms),
+      backlog: { messages: Number(e.backlog_messages), bytes: Number(e.backlog_bytes), readings: Number(e.backlog_readings), oldestMs: Number(e.backlog_oldest_ms) },
+      lastReadingTsMs: Number(e.last_reading_ts_ms),
+      tagCount: Number(e.tag_count),
+    }));
   }
 
   hasEdge(edgeId: string): boolean {
@@ -134,6 +244,15 @@ export class HubStore {
   readings(edgeId: string, tagId: string, fromMs: number, toMs: number, limit: number): StoredReading[] {
     const id = this.s.seriesId.get(edgeId, tagId) as number | undefined;
     return id === undefined ? [] : (this.s.range.all(id, fromMs, toMs, limit) as StoredReading[]);
+  }
+
+  aggregates(edgeId: string, tagId: string, fromMs: number, toMs: number, limit: number): Omit<Aggregate, 'tagId'>[] {
+    const id = this.s.seriesId.get(edgeId, tagId) as number | undefined;
+    return id === undefined ? [] : (this.s.aggRange.all(id, fromMs, toMs, limit) as Omit<Aggregate, 'tagId'>[]);
+  }
+
+  gaps(edgeId: string, limit = 100): GapRow[] {
+    return this.s.gaps.all(edgeId, limit) as GapRow[];
   }
 
   close(): void {

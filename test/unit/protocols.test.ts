@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { deflateRawSync } from 'node:zlib';
 import {
+  MAX_INFLATED_BYTES,
   Quality,
   SCHEMA_VERSION,
   commandTopic,
@@ -8,6 +10,7 @@ import {
   encodeEnvelope,
   envelope,
   parseTopic,
+  toRanges,
   uplinkTopic,
   type Envelope,
   type Reading,
@@ -57,11 +60,35 @@ describe('envelope round trip', () => {
           agentVersion: '0.1.0',
           configHash: 'ab'.repeat(32),
           startedAtMs: 1_700_000_000_000,
+          streamId: '1b4e28ba-2fa1-11d2-883f-0016d3cca427',
           tags: [{ id: 'feeder1.voltage_pu', unit: 'pu', description: 'Feeder 1 voltage', source: 'opcua:substation ns=1;s=Feeder1.Voltage', minValue: 0.8, maxValue: 1.2 }],
         },
       },
     });
     expect(roundTrip(env)).toEqual(env);
+  });
+
+  it('gap, state and aggregates', () => {
+    const gap = envelope({ ...base, payload: { kind: 'gap', gap: { reason: 'outbox_full', droppedSeqs: [{ fromSeq: 3, toSeq: 9 }, { fromSeq: 12, toSeq: 12 }], readings: 7000, fromTsMs: 1_000, toTsMs: 9_000 } } });
+    expect(roundTrip(gap)).toEqual(gap);
+    const state = envelope({ ...base, seq: 0, payload: { kind: 'state', state: { online: false, reason: 'connection lost', outbox: { messages: 12, bytes: 4096, readings: 9000, oldestMs: 1_700_000_000_000 } } } });
+    expect(roundTrip(state)).toEqual(state);
+    const aggregates = envelope({
+      ...base,
+      payload: { kind: 'aggregates', aggregates: [{ tagId: 'feeder1.voltage_pu', windowStartMs: 60_000, windowMs: 60_000, mean: 1.01, min: 0.99, max: 1.03, last: 1.02, count: 60 }] },
+    });
+    expect(roundTrip(aggregates)).toEqual(aggregates);
+  });
+
+  it('compressed telemetry decodes to the same readings, and is smaller for a real batch', () => {
+    const t0 = 1_700_000_000_000;
+    const readings: Reading[] = Array.from({ length: 600 }, (_, i) => ({ tagId: `feeder${i % 6}.active_power_kw`, tsMs: t0 + Math.floor(i / 6) * 1000, value: 800 + (i % 13), quality: Quality.Good }));
+    const env = envelope({ ...base, payload: { kind: 'telemetry', readings } });
+    const plain = encodeEnvelope(env);
+    const packed = encodeEnvelope(env, { compress: true });
+    expect(packed.length).toBeLessThan(plain.length * 0.6);
+    const d = decodeEnvelope(packed);
+    expect(d.ok && d.value).toEqual(env);
   });
 
   it('ack, with sequence numbers beyond 32 bits', () => {
@@ -98,6 +125,20 @@ describe('decode errors are typed values', () => {
     }
   });
 
+  it('compressed telemetry that does not inflate, or inflates beyond the limit, is refused', () => {
+    const bad = EnvelopeType.encode(EnvelopeType.fromObject({ schemaVersion: 1, edgeId: 'e1', siteId: 's1', seq: 1, compressedTelemetry: { codec: 1, data: Buffer.from('not deflate at all') } })).finish();
+    const r = decodeEnvelope(bad);
+    expect(!r.ok && r.error.code).toBe('PROTO_MALFORMED');
+    expect(!r.ok && r.error.message).toMatch(/does not inflate/);
+    const bomb = deflateRawSync(Buffer.alloc(MAX_INFLATED_BYTES + 1024));
+    const big = EnvelopeType.encode(EnvelopeType.fromObject({ schemaVersion: 1, edgeId: 'e1', siteId: 's1', seq: 1, compressedTelemetry: { codec: 1, data: bomb } })).finish();
+    expect(big.length).toBeLessThan(200_000);
+    const rb = decodeEnvelope(big);
+    expect(!rb.ok && rb.error.code).toBe('PROTO_MALFORMED');
+    const codec = EnvelopeType.encode(EnvelopeType.fromObject({ schemaVersion: 1, edgeId: 'e1', siteId: 's1', seq: 1, compressedTelemetry: { codec: 9, data: bomb } })).finish();
+    expect(decodeEnvelope(codec)).toMatchObject({ ok: false, error: { code: 'PROTO_INVALID_FIELD' } });
+  });
+
   it('an envelope without payload', () => {
     const bytes = EnvelopeType.encode(EnvelopeType.fromObject({ schemaVersion: 1, edgeId: 'e1', siteId: 's1', seq: 1 })).finish();
     const r = decodeEnvelope(bytes);
@@ -125,6 +166,15 @@ describe('decode errors are typed values', () => {
 });
 
 describe('topics', () => {
+  it('toRanges merges sequence numbers into sorted contiguous ranges', () => {
+    expect(toRanges([5, 1, 2, 3, 9, 10, 3])).toEqual([
+      { fromSeq: 1, toSeq: 3 },
+      { fromSeq: 5, toSeq: 5 },
+      { fromSeq: 9, toSeq: 10 },
+    ]);
+    expect(toRanges([])).toEqual([]);
+  });
+
   it('builds and parses uplink and command topics', () => {
     expect(uplinkTopic('site-1', 'edge-1', 'telemetry')).toBe('gridos/v1/site-1/edge-1/telemetry');
     expect(commandTopic('site-1', 'edge-1', 'ack')).toBe('gridos/v1/site-1/edge-1/cmd/ack');

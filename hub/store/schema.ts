@@ -1,0 +1,35 @@
+/** The hub store's tables. */
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS edges (
+  id TEXT PRIMARY KEY, site_id TEXT NOT NULL, agent_version TEXT NOT NULL DEFAULT '',
+  config_hash TEXT NOT NULL DEFAULT '', stream_id TEXT NOT NULL DEFAULT '',
+  first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL DEFAULT 0,
+  -- every seq <= acked_through has been received (or reported dropped); newer ones are in received
+  acked_through INTEGER NOT NULL DEFAULT 0,
+  online INTEGER NOT NULL DEFAULT 0, state_reason TEXT NOT NULL DEFAULT '', state_changed_ms INTEGER NOT NULL DEFAULT 0,
+  backlog_messages INTEGER NOT NULL DEFAULT 0, backlog_bytes INTEGER NOT NULL DEFAULT 0,
+  backlog_readings INTEGER NOT NULL DEFAULT 0, backlog_oldest_ms INTEGER NOT NULL DEFAULT 0,
+  last_reading_ts_ms INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS tags (
+  edge_id TEXT NOT NULL, tag_id TEXT NOT NULL, unit TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '',
+  source TEXT NOT NULL DEFAULT '', min_value REAL, max_value REAL,
+  PRIMARY KEY (edge_id, tag_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS series (
+  id INTEGER PRIMARY KEY, edge_id TEXT NOT NULL, tag_id TEXT NOT NULL, UNIQUE (edge_id, tag_id));
+CREATE TABLE IF NOT EXISTS readings (
+  series_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL, value REAL NOT NULL, quality INTEGER NOT NULL,
+  PRIMARY KEY (series_id, ts_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS aggregates (
+  series_id INTEGER NOT NULL, window_ms INTEGER NOT NULL, window_start_ms INTEGER NOT NULL,
+  mean REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, last REAL NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (series_id, window_ms, window_start_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS received (
+  edge_id TEXT NOT NULL, seq INTEGER NOT NULL,
+  PRIMARY KEY (edge_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS gaps (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, edge_id TEXT NOT NULL, seq INTEGER NOT NULL, reason TEXT NOT NULL,
+  readings INTEGER NOT NULL, from_ts_ms INTEGER NOT NULL, to_ts_ms INTEGER NOT NULL, dropped_seqs TEXT NOT NULL,
+  received_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS gaps_edge ON gaps (edge_id, id);
+`;
