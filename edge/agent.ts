@@ -90,7 +90,8 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   const durable = new DurableWriter(store, ctx, metrics, log);
   const persist = (readings: readonly Reading[], aggregates: readonly Aggregate[]): void => {
     if (durable.write(readings, aggregates)) {
-      metrics.readingsStored.inc(readings.length);
+      metrics.readingsStored.inc(durable.lastStored);
+      metrics.duplicateReadings.inc(readings.length - durable.lastStored);
       metrics.aggregatesStored.inc(aggregates.length);
     }
     metrics.lateReadings.set(aggregator.lateReadings);

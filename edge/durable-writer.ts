@@ -32,6 +32,11 @@ export class DurableWriter {
     private readonly log: Logger,
   ) {}
 
+  /** How many readings the last successful write stored (new, not seen before). */
+  get lastStored(): number {
+    return this.store.lastFresh;
+  }
+
   /** True when the batch is durably stored; false when its raw readings had to be dropped. */
   write(readings: readonly Reading[], aggregates: readonly Aggregate[]): boolean {
     const aggs = this.heldAggregates.length > 0 ? [...this.heldAggregates, ...aggregates] : aggregates;
@@ -58,8 +63,8 @@ export class DurableWriter {
     this.store.commit({
       readings,
       aggregates: aggs,
+      telemetry: (fresh) => telemetryDrafts(this.ctx, fresh),
       outbox: [
-        ...telemetryDrafts(this.ctx, readings),
         ...(aggs.length > 0 ? [aggregateDraft(this.ctx, aggs)] : []),
         ...(lost ? [gapDraft(this.ctx, { reason: 'disk_full', droppedSeqs: [], readings: lost.readings, fromTsMs: lost.fromTsMs, toTsMs: lost.toTsMs })] : []),
       ],

@@ -9,6 +9,7 @@ export function createEdgeMetrics(labels: { edge: string; site: string }) {
     readingsReceived: new Counter({ name: 'gridos_edge_readings_received_total', help: 'Readings received from sources', labelNames: ['source'] as const, registers: [registry] }),
     readingsRejected: new Counter({ name: 'gridos_edge_readings_rejected_total', help: 'Readings rejected by validation, by reason', labelNames: ['reason'] as const, registers: [registry] }),
     readingsStored: new Counter({ name: 'gridos_edge_readings_stored_total', help: 'Readings committed to the local store', registers: [registry] }),
+    duplicateReadings: new Counter({ name: 'gridos_edge_duplicate_readings_total', help: 'Readings already stored (same tag and timestamp), not forwarded again', registers: [registry] }),
     aggregatesStored: new Counter({ name: 'gridos_edge_aggregates_stored_total', help: 'Closed aggregate windows committed to the local store', registers: [registry] }),
     lateReadings: new Gauge({ name: 'gridos_edge_late_readings', help: 'Readings that arrived after their aggregate window closed (left out of aggregates)', registers: [registry] }),
     published: new Counter({ name: 'gridos_edge_uplink_published_total', help: 'Messages published to the hub (resends included)', registers: [registry] }),

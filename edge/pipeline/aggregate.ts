@@ -5,7 +5,8 @@
  * passes its end plus `graceMs` (readings may arrive a little late), or when a reading of the
  * same tag for a later window arrives after that point. A reading for an already closed window
  * is counted as late and left out of the aggregates (it is still stored raw).
- * Only good-quality readings are aggregated.
+ * Only good-quality readings are aggregated; a reading with the same timestamp as the window's
+ * latest is a repeat and is skipped.
  */
 import { Quality, type Aggregate, type Reading } from '../../protocols/index.js';
 
@@ -50,6 +51,8 @@ export class WindowAggregator {
         this.lateReadings++;
         continue;
       }
+      // The same reading again (a source resending its current value after a reconnect).
+      if (w && r.tsMs === w.lastTsMs) continue;
       if (!w) {
         w = { startMs, sum: 0, min: Infinity, max: -Infinity, last: r.value, lastTsMs: r.tsMs, count: 0 };
         this.open.set(r.tagId, w);

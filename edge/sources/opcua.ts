@@ -66,6 +66,9 @@ export class OpcuaSource implements Source {
       securityMode: ua.MessageSecurityMode[this.config.securityMode],
       securityPolicy: ua.SecurityPolicy[this.config.securityPolicy],
       keepSessionAlive: true,
+      // A gateway that reboots leaves its old session on the device until this runs out, and
+      // devices allow few sessions: keep it short.
+      requestedSessionTimeout: 20_000,
       connectionStrategy: { initialDelay: 500, maxDelay: 10_000, maxRetry: 1_000_000 },
       clientCertificateManager: certificateManager,
     });

@@ -58,6 +58,8 @@ export class EdgeStore {
   /** Dropped telemetry so far: messages and readings. */
   readonly dropped = { messages: 0, readings: 0 };
   readonly streamId: string;
+  /** How many readings of the last commit were new. */
+  lastFresh = 0;
 
   constructor(
     readonly path: string,
@@ -96,11 +98,24 @@ export class EdgeStore {
    * Stores readings, aggregates and outbox messages in one transaction, then enforces the
    * outbox's byte bound in the same transaction. Returns the sequence numbers given.
    */
-  commit(batch: { readings?: readonly Reading[]; aggregates?: readonly Aggregate[]; outbox?: readonly OutboxDraft[] }): number[] {
+  commit(batch: {
+    readings?: readonly Reading[];
+    aggregates?: readonly Aggregate[];
+    outbox?: readonly OutboxDraft[];
+    /** Builds the telemetry messages from the readings that were new (not already stored). */
+    telemetry?: (fresh: Reading[]) => OutboxDraft[];
+  }): number[] {
     return this.transaction(() => {
-      for (const r of batch.readings ?? []) this.s.reading.run(r.tagId, r.tsMs, r.value, r.quality, r.sourceStatus ?? 0);
+      const fresh: Reading[] = [];
+      for (const r of batch.readings ?? []) {
+        // A reading of the same tag and timestamp is already stored (and forwarded): a source
+        // that resends its current values after a reconnect must not produce duplicates.
+        if (this.s.reading.run(r.tagId, r.tsMs, r.value, r.quality, r.sourceStatus ?? 0).changes > 0) fresh.push(r);
+      }
       for (const a of batch.aggregates ?? []) this.s.aggregate.run(a.tagId, a.windowMs, a.windowStartMs, a.mean, a.min, a.max, a.last, a.count);
-      const seqs = this.enqueue(batch.outbox ?? []);
+      const drafts = batch.telemetry && fresh.length > 0 ? [...batch.telemetry(fresh), ...(batch.outbox ?? [])] : (batch.outbox ?? []);
+      this.lastFresh = fresh.length;
+      const seqs = this.enqueue(drafts);
       if (this.bytes > this.limits.maxBytes) this.dropTelemetry('outbox_full', this.limits.dropPolicy);
       return seqs;
     });

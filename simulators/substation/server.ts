@@ -50,6 +50,9 @@ export async function serveSubstation(params: PhysicsParams, options: ServerOpti
     hostname: '127.0.0.1',
     resourcePath: '',
     allowAnonymous: true,
+    // Clients that die without closing leave sessions behind until they time out: leave room.
+    serverCapabilities: { maxSessions: 200 },
+    maxConnectionsPerEndpoint: 200,
     securityModes: [ua.MessageSecurityMode.None, ua.MessageSecurityMode.Sign, ua.MessageSecurityMode.SignAndEncrypt],
     securityPolicies: [ua.SecurityPolicy.None, ua.SecurityPolicy.Basic256Sha256],
     serverCertificateManager: new ua.OPCUACertificateManager({ rootFolder: join(options.pkiDir, 'server'), automaticallyAcceptUnknownCertificate: true }),
