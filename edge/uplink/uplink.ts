@@ -180,7 +180,15 @@ export class Uplink {
       return;
     }
     const { fromSeq, toSeq } = env.payload.ack;
-    const removed = this.store.acknowledge(fromSeq, toSeq);
+    let removed: number;
+    try {
+      removed = this.store.acknowledge(fromSeq, toSeq);
+    } catch (err) {
+      // A full disk can refuse even a delete: the messages stay, and are sent (and acknowledged) again later.
+      this.metrics.storeErrors.inc({ code: (err as { code?: string }).code ?? 'UNKNOWN' });
+      this.log.warn({ fromSeq, toSeq, err: err instanceof Error ? err.message : String(err) }, 'could not remove acknowledged messages from the outbox');
+      return;
+    }
     for (const seq of this.inflight.keys()) if (seq >= fromSeq && seq <= toSeq) this.inflight.delete(seq);
     this.metrics.acknowledged.inc(removed);
     this.pump();

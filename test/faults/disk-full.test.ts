@@ -1,0 +1,99 @@
+/**
+ * Disk full: the edge's store sits on a 6 MB tmpfs that the test fills up. The agent keeps
+ * running, drops only raw telemetry (counted, and reported to the hub as a gap once it can write
+ * again), keeps every sequenced message, the database stays intact, and it recovers by itself
+ * when space returns. Needs root to mount the tmpfs (CI runs as root).
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { edgeConfigSchema, hubConfigSchema, validateConfig } from '../../config/index.js';
+import { startAgent, type Agent } from '../../edge/index.js';
+import { buildHub, type Hub } from '../../hub/index.js';
+import { startSubstation, substationDefaults, type SubstationHandle } from '../../simulators/index.js';
+import { captureLogger } from '../helpers/logger.js';
+import { waitFor } from '../helpers/wait.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gridos-diskfull-'));
+const mountPoint = join(dir, 'small-disk');
+const { logger, records } = captureLogger('info');
+let hub: Hub;
+let sim: SubstationHandle;
+let simStopped = false;
+let agent: Agent | undefined;
+let mounted = false;
+
+beforeAll(async () => {
+  mkdirSync(mountPoint);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mountPoint]);
+  mounted = true;
+  hub = await buildHub(validateConfig(hubConfigSchema, { http: { port: 0 }, broker: { mode: 'embedded', port: 0 }, storage: { dataDir: join(dir, 'hub') } }, 'test'), { logger });
+  const { brokerUrl } = await hub.start();
+  sim = await startSubstation({ ...substationDefaults, feeders: 8, port: 0, hourSeconds: 30, tickMs: 50, pkiDir: join(dir, 'sim-pki'), logger });
+  const config = validateConfig(
+    edgeConfigSchema,
+    {
+      edge: { id: 'edge-full', site: 'site-full' },
+      hub: { mqttUrl: brokerUrl },
+      storage: { dataDir: join(mountPoint, 'edge') },
+      uplink: { flushInterval: '100ms', ackTimeout: '2s' },
+      sources: [{ kind: 'opcua', name: 'substation', endpoint: sim.endpointUrl, samplingInterval: '50ms', publishingInterval: '100ms', tags: sim.points.map((p) => ({ id: p.tag, nodeId: p.nodeId, min: p.minValue, max: p.maxValue })) }],
+    },
+    'test',
+  );
+  agent = await startAgent(config, { logger });
+  await agent.sourcesReady;
+}, 60_000);
+
+afterAll(async () => {
+  await agent?.stop().catch(() => undefined);
+  if (!simStopped) await sim?.stop();
+  await hub?.stop();
+  if (mounted) execFileSync('umount', ['-l', mountPoint]);
+});
+
+/** Writes a file until the file system says it is full. */
+function fillDisk(path: string): void {
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.alloc(64 * 1024, 7);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const metric = async (name: string) => (await agent!.metrics.registry.getSingleMetricAsString(name)) ?? '';
+
+describe('the edge store on a full disk', () => {
+  it('keeps running, drops only raw telemetry with a recorded gap, and recovers when space returns', async () => {
+    await waitFor('readings at the hub', () => hub.store.edges().some((e) => e.lastReadingTsMs > 0), 15_000);
+    const filler = join(mountPoint, 'filler');
+    fillDisk(filler);
+    await waitFor('the store to hit the full disk', async () => /gridos_edge_store_errors_total\{[^}]*code="SQLITE_FULL"[^}]*\} [1-9]/.test(await metric('gridos_edge_store_errors_total')), 20_000);
+    await waitFor('readings to be dropped for disk_full', async () => /reason="disk_full"[^}]*\} [1-9]/.test(await metric('gridos_edge_dropped_readings_total')), 10_000);
+    expect(records.some((r) => r.level === 50 && String(r.msg).includes('cannot write the local store'))).toBe(true);
+
+    // space returns
+    rmSync(filler);
+    await waitFor('a disk_full gap at the hub', () => hub.store.gaps('edge-full').find((g) => g.reason === 'disk_full'), 20_000);
+    const gap = hub.store.gaps('edge-full').find((g) => g.reason === 'disk_full')!;
+    expect(gap.readings).toBeGreaterThan(0);
+    expect(gap.toTsMs).toBeGreaterThanOrEqual(gap.fromTsMs);
+
+    // fresh data flows again, and every sequenced message reached the hub
+    const before = hub.store.edges()[0]!.lastReadingTsMs;
+    await waitFor('new readings after recovery', () => hub.store.edges()[0]!.lastReadingTsMs > before + 500, 15_000);
+    // with the source stopped, the outbox drains: every sequenced message reached the hub
+    await sim.stop();
+    simStopped = true;
+    await waitFor('an empty outbox', () => agent!.store.outboxDepth() === 0, 20_000);
+    expect(hub.store.edges()[0]!.ackedThrough).toBe(agent!.store.lastSeq());
+    expect(agent!.store.integrityCheck()).toBe('ok');
+    expect(records.some((r) => String(r.msg).includes('local store writable again'))).toBe(true);
+  });
+});
