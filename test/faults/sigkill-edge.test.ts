@@ -61,6 +61,9 @@ describe(`SIGKILL the edge ${KILLS} times during ingestion`, () => {
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 700));
       await kill9(edge);
     }
+    // the broker published the edge's last will: the hub shows it offline
+    await waitFor('the hub to see the edge offline', () => hub.store.edges()[0]?.online === false, 10_000);
+    expect(hub.store.edges()[0]?.stateReason).toBe('connection lost');
     const committed = edgeDb((db) => db.prepare('SELECT COUNT(*) FROM readings').pluck().get() as number);
     expect(committed).toBeGreaterThan(KILLS * 50);
 
@@ -71,8 +74,11 @@ describe(`SIGKILL the edge ${KILLS} times during ingestion`, () => {
     const started = edge;
     await waitFor('the edge to start', () => started.output().includes('"msg":"edge agent started"'), 20_000, 50);
     await waitFor('the outbox to drain', () => edgeDb((db) => db.prepare('SELECT COUNT(*) FROM outbox').pluck().get() === 0), 60_000, 250);
+    expect(hub.store.edges()[0]?.online).toBe(true);
     edge.child.kill('SIGTERM');
     expect(await edge.exited).toBe(0);
+    await waitFor('the hub to see the edge stopped', () => hub.store.edges()[0]?.stateReason === 'agent stopped', 5_000);
+    expect(hub.store.edges()[0]?.online).toBe(false);
     edge = undefined;
 
     const lastSeq = edgeDb((db) => Number(db.prepare("SELECT value FROM meta WHERE key = 'last_seq'").pluck().get()));
