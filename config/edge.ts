@@ -41,7 +41,11 @@ export const edgeConfigSchema = z
       mqttUrl: z.string().regex(/^(mqtt|mqtts|tcp|ssl|ws|wss):\/\/\S+$/, { message: 'an MQTT URL such as mqtt://hub.example:1883' }),
       username: z.string().optional(),
       password: z.string().optional(),
-    }),
+      /** 4 = MQTT 3.1.1 (works with every broker, the embedded one included); 5 adds session expiry. */
+      protocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
+      /** MQTT 5 only: how long the broker keeps the session (and queued acks) while the edge is away. */
+      sessionExpiry: duration.default(7 * 86_400_000),
+    }).transform(({ sessionExpiry, ...hub }) => ({ ...hub, sessionExpiryMs: sessionExpiry })),
     storage: z.strictObject({ dataDir: z.string().min(1) }),
     sources: z.array(source).min(1),
     pipeline: z

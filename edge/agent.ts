@@ -79,6 +79,8 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
       inFlight: config.uplink.inFlight,
       ackTimeoutMs: config.uplink.ackTimeoutMs,
       backlogShare: config.uplink.backlogShare,
+      protocolVersion: config.hub.protocolVersion,
+      sessionExpiryMs: config.hub.sessionExpiryMs,
     },
     store,
     metrics,

@@ -32,6 +32,8 @@ export interface UplinkOptions {
   /** Share of the link given to backlog when live data is waiting too (0..1). */
   backlogShare?: number;
   statePeriodMs?: number;
+  protocolVersion?: 4 | 5;
+  sessionExpiryMs?: number;
 }
 
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
@@ -79,9 +81,12 @@ export class Uplink {
     const client = mqtt.connect(this.options.url, {
       clientId: `gridos-edge-${siteId}-${edgeId}`,
       clean: false,
-      protocolVersion: 4,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
+      // MQTT 3.1.1 keeps a clean=false session until the broker forgets it; MQTT 5 says how long.
+      ...(this.options.protocolVersion === 5
+        ? { protocolVersion: 5 as const, properties: { sessionExpiryInterval: Math.round((this.options.sessionExpiryMs ?? 7 * 86_400_000) / 1000) } }
+        : { protocolVersion: 4 as const }),
       will: { topic: stateTopic, payload: this.stateMessage(false, 'connection lost'), qos: 1, retain: true },
       ...(this.options.username !== undefined ? { username: this.options.username } : {}),
       ...(this.options.password !== undefined ? { password: this.options.password } : {}),

@@ -97,4 +97,31 @@ describe('store and forward through mosquitto', () => {
     // every sequence number the hub acknowledged was stored once (the broker lost the unacknowledged ones, the edge resent them)
     expect(stored).toBe(agent.store.lastSeq() - agent.store.outboxDepth());
   });
+
+  it('an edge speaking MQTT 5 (session expiry) delivers through the same broker', async () => {
+    const v5 = await startAgent(
+      validateConfig(
+        edgeConfigSchema,
+        {
+          edge: { id: 'edge-v5', site: 'site-off' },
+          hub: { mqttUrl: broker!.url, protocolVersion: 5, sessionExpiry: '1h' },
+          storage: { dataDir: join(dir, 'edge-v5') },
+          uplink: { flushInterval: '200ms', ackTimeout: '2s' },
+          sources: [{ kind: 'opcua', name: 'substation', endpoint: sim.endpointUrl, samplingInterval: '200ms', publishingInterval: '200ms', tags: sim.points.slice(0, 3).map((p) => ({ id: p.tag, nodeId: p.nodeId, min: p.minValue, max: p.maxValue })) }],
+        },
+        'test',
+      ),
+      { logger },
+    );
+    try {
+      const tag = sim.points[0]!.tag;
+      await waitFor('MQTT 5 edge readings at the hub', async () => {
+        const res = await hub!.app.inject({ method: 'GET', url: `/api/readings?edge=edge-v5&tag=${tag}&from=0` });
+        return (res.json() as { readings: unknown[] }).readings.length >= 5;
+      }, 15_000);
+      await waitFor('its outbox to drain', () => v5.store.outboxDepth() <= 2, 10_000);
+    } finally {
+      await v5.stop();
+    }
+  });
 });
