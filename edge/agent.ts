@@ -57,7 +57,15 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   if (config.metrics.port !== undefined) metricsServer = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
   const { id: edgeId, site: siteId } = config.edge;
   const ctx: DraftContext = { edgeId, siteId, now, compress: config.uplink.compress, maxBatchReadings: config.uplink.maxBatchReadings, maxBatchBytes: config.uplink.maxBatchBytes };
-  const store = new EdgeStore(join(config.storage.dataDir, 'edge.db'), { limits: config.outbox, gapDraft: (gap) => gapDraft(ctx, gap), now });
+  const store = new EdgeStore(join(config.storage.dataDir, 'edge.db'), {
+    limits: config.outbox,
+    gapDraft: (gap) => gapDraft(ctx, gap),
+    onDrop: (gap) => {
+      metrics.droppedReadings.inc({ reason: gap.reason }, gap.readings);
+      log.warn({ reason: gap.reason, readings: gap.readings, messages: gap.droppedSeqs.length, maxBytes: config.outbox.maxBytes, maxAgeMs: config.outbox.maxAgeMs }, 'dropped raw telemetry from the outbox (reported to the hub as a gap)');
+    },
+    now,
+  });
 
   const limits = new Map<string, TagLimits>();
   const birth: Birth = { agentVersion: AGENT_VERSION, configHash: configHash(config), startedAtMs: now(), streamId: store.streamId, tags: [] };
@@ -90,6 +98,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
 
   const aggregator = new WindowAggregator(config.pipeline.aggregateWindowMs, 2_000);
   const durable = new DurableWriter(store, ctx, metrics, log);
+  let overCapacity = false;
   const persist = (readings: readonly Reading[], aggregates: readonly Aggregate[]): void => {
     if (durable.write(readings, aggregates)) {
       metrics.readingsStored.inc(durable.lastStored);
@@ -98,7 +107,12 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     }
     metrics.lateReadings.set(aggregator.lateReadings);
     metrics.outboxBytes.set(store.outboxBytes());
-    metrics.overCapacity.set(store.overCapacity ? 1 : 0);
+    if (store.overCapacity !== overCapacity) {
+      overCapacity = store.overCapacity;
+      if (overCapacity) log.error({ bytes: store.outboxBytes(), maxBytes: config.outbox.maxBytes }, 'outbox full of messages that may not be dropped: refusing autonomous actions until the hub catches up');
+      else log.info('outbox back under its bound: autonomous actions allowed again');
+    }
+    metrics.overCapacity.set(overCapacity ? 1 : 0);
     uplink.kick();
   };
 
@@ -137,8 +151,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     }, 1000),
     setInterval(() => {
       try {
-        const expired = store.expire();
-        if (expired > 0) log.warn({ messages: expired, maxAgeMs: config.outbox.maxAgeMs }, 'dropped raw telemetry older than the outbox age bound (recorded as a gap)');
+        store.expire();
       } catch (err) {
         log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not expire old telemetry');
       }

@@ -41,6 +41,8 @@ export interface StoreOptions {
   limits: OutboxLimits;
   /** Builds the Gap message that records dropped telemetry. */
   gapDraft(gap: Gap): OutboxDraft;
+  /** Told of every drop (after its transaction committed or not: counts are for metrics and logs). */
+  onDrop?(gap: Gap): void;
   now?: () => number;
 }
 
@@ -202,6 +204,7 @@ export class EdgeStore {
     this.dropped.readings += readings;
     const gap: Gap = { reason, droppedSeqs: toRanges(victims.map((v) => v.seq)), readings, fromTsMs: toTsMs === 0 ? 0 : fromTsMs, toTsMs };
     this.enqueue([this.options.gapDraft(gap)]);
+    this.options.onDrop?.(gap);
   }
 
   /** Up to `limit` messages of `lane` with afterSeq < seq < beforeSeq, oldest first. */

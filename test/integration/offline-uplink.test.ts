@@ -78,6 +78,16 @@ describe('store and forward through mosquitto', () => {
     const upTo = atHub.at(-1)!.tsMs;
     expect(atHub).toEqual(atEdge.filter((r) => r.tsMs <= upTo).map(({ tsMs, value }) => ({ tsMs, value, quality: 0 })));
     expect(atHub.length).toBeGreaterThan(10);
+
+    // the hub shows the edge online, its backlog and its data lag, on the API and as metrics
+    await waitFor('a state report after the drain', async () => {
+      const [e] = (await hub!.app.inject({ method: 'GET', url: '/api/edges' })).json() as { online: boolean; lagMs: number; backlog: { messages: number } }[];
+      return e?.online === true && e.lagMs < 10_000 ? e : undefined;
+    }, 15_000);
+    const metrics = (await hub!.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^gridos_hub_edge_online\{edge="edge-off",site="site-off"\} 1$/m);
+    expect(metrics).toMatch(/^gridos_hub_edge_backlog_messages\{edge="edge-off",site="site-off"\} \d+$/m);
+    expect(metrics).toMatch(/^gridos_hub_edge_lag_seconds\{edge="edge-off",site="site-off"\} [\d.]+$/m);
   });
 
   it('survives a broker restart that loses every session: no loss, no duplicates', async () => {
