@@ -1,6 +1,6 @@
 /** The hub's configuration: the YAML file's schema and its compiled form. Every key has a default. */
 import { z } from 'zod';
-import { id, logLevel, port } from './units.js';
+import { duration, id, logLevel, port } from './units.js';
 
 const embeddedBroker = z.strictObject({
   mode: z.literal('embedded'),
@@ -15,14 +15,29 @@ const externalBroker = z.strictObject({
   password: z.string().optional(),
 });
 
+const influx = z
+  .strictObject({
+    url: z.string().regex(/^https?:\/\/\S+$/, { message: 'an http(s):// URL of the InfluxDB v2 write API' }),
+    org: z.string().min(1),
+    bucket: z.string().min(1),
+    token: z.string().min(1),
+    batchMaxPoints: z.number().int().min(1).max(100_000).default(5000),
+    flushInterval: duration.default(1000),
+    maxQueuedPoints: z.number().int().min(1000).default(10_000_000),
+  })
+  .transform(({ flushInterval, ...rest }) => ({ ...rest, flushIntervalMs: flushInterval }));
+
 export const hubConfigSchema = z.strictObject({
   hub: z.strictObject({ id: id.default('hub') }).default({ id: 'hub' }),
   http: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.default(8080) }).default({ host: '127.0.0.1', port: 8080 }),
   broker: z.discriminatedUnion('mode', [embeddedBroker, externalBroker]).default({ mode: 'embedded', host: '127.0.0.1', port: 1883 }),
   storage: z.strictObject({ dataDir: z.string().min(1).default('./var/hub') }).default({ dataDir: './var/hub' }),
   log: z.strictObject({ level: logLevel.default('info') }).default({ level: 'info' }),
+  /** Where else readings and aggregates go: InfluxDB (v2 write API), when configured. */
+  timeseries: z.strictObject({ influx: influx.optional() }).default({}),
 });
 
 export type HubConfigInput = z.input<typeof hubConfigSchema>;
 export type HubConfig = z.output<typeof hubConfigSchema>;
 export type BrokerConfig = HubConfig['broker'];
+export type InfluxConfig = NonNullable<HubConfig['timeseries']['influx']>;

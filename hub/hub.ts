@@ -14,6 +14,7 @@ import { consoleRoutes } from './http/console.js';
 import { Ingest } from './ingest/ingest.js';
 import { createHubMetrics, registerEdgeGauges, type HubMetrics } from './metrics.js';
 import { HubStore } from './store/hub-store.js';
+import { InfluxOutput } from './timeseries/influx.js';
 
 export interface HubDeps {
   logger: Logger;
@@ -49,6 +50,11 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   await app.register(consoleRoutes);
   await app.ready();
 
+  const influxConfig = config.timeseries.influx;
+  const influx = influxConfig
+    ? new InfluxOutput({ ...influxConfig, queuePath: join(config.storage.dataDir, 'influx-queue.db') }, metrics.registry, log)
+    : undefined;
+
   let broker: EmbeddedBroker | undefined;
   let ingest: Ingest | undefined;
 
@@ -70,7 +76,9 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
         store,
         metrics,
         log,
+        influx,
       );
+      influx?.start();
       await ingest.start();
       const httpUrl = await app.listen({ host: config.http.host, port: config.http.port });
       log.info({ httpUrl, brokerUrl }, 'hub started');
@@ -79,6 +87,7 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     async stop() {
       await app.close();
       await ingest?.stop();
+      await influx?.stop();
       await broker?.close();
       store.close();
       log.info('hub stopped');

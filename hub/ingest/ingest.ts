@@ -14,7 +14,9 @@ import {
   envelope,
   parseTopic,
   toRanges,
+  type Aggregate,
   type Envelope,
+  type Reading,
 } from '../../protocols/index.js';
 import type { HubMetrics } from '../metrics.js';
 import type { HubStore } from '../store/hub-store.js';
@@ -26,6 +28,11 @@ export type IngestErrorCode =
   | 'HUB_INGEST_TOPIC_MISMATCH'
   /** The store failed (disk full, I/O error): the message is not acknowledged, the edge sends it again. */
   | 'HUB_INGEST_STORE_FAILED';
+
+/** Somewhere else stored data goes once it is in the hub's store (the time-series output). */
+export interface StoredDataSink {
+  enqueue(batch: { edgeId: string; siteId: string; readings?: readonly Reading[]; aggregates?: readonly Aggregate[] }): void;
+}
 
 export interface IngestOptions {
   brokerUrl: string;
@@ -50,6 +57,7 @@ export class Ingest {
     private readonly store: HubStore,
     private readonly metrics: HubMetrics,
     logger: Logger,
+    private readonly sink?: StoredDataSink,
   ) {
     this.log = logger.child({ component: 'ingest' });
     this.rejections = new RejectionLog(this.log);
@@ -128,6 +136,14 @@ export class Ingest {
     }
     if (result.fresh) {
       this.metrics.messages.inc({ kind: p.kind });
+      if (this.sink && (p.kind === 'telemetry' || p.kind === 'aggregates')) {
+        try {
+          this.sink.enqueue({ edgeId: env.edgeId, siteId: env.siteId, ...(p.kind === 'telemetry' ? { readings: p.readings } : { aggregates: p.aggregates }) });
+        } catch (e) {
+          // The hub's own store has it; the time-series copy is best effort beyond its durable queue.
+          this.log.error({ edge: env.edgeId, seq: env.seq, err: e instanceof Error ? e.message : String(e) }, 'could not queue data for the time-series output');
+        }
+      }
       if (p.kind === 'telemetry') this.metrics.readings.inc(p.readings.length - result.duplicateReadings);
       if (result.duplicateReadings > 0) this.metrics.duplicateReadings.inc(result.duplicateReadings);
       if (p.kind === 'birth') this.log.info({ edge: env.edgeId, site: env.siteId, version: p.birth.agentVersion, tags: p.birth.tags.length }, 'edge birth');
