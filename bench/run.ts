@@ -4,15 +4,18 @@
  * machine, absolute figures do not.
  */
 import { benchCodec } from './codec.js';
+import { benchOutbox } from './outbox-write.js';
 
-const benches: Record<string, () => unknown> = { codec: benchCodec };
+const benches: Record<string, (args: string[]) => unknown> = { codec: benchCodec, outbox: benchOutbox };
 
-const names = process.argv.slice(2);
+const args = process.argv.slice(2);
+const names = args.filter((a) => !a.startsWith('--'));
+const flags = args.filter((a) => a.startsWith('--'));
 const unknown = names.filter((n) => !(n in benches));
 if (unknown.length > 0) {
   process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; available: ${Object.keys(benches).join(', ')}\n`);
   process.exit(2);
 }
 for (const name of names.length > 0 ? names : Object.keys(benches)) {
-  process.stdout.write(JSON.stringify(benches[name]!(), null, 2) + '\n');
+  process.stdout.write(JSON.stringify(await benches[name]!(flags)) + '\n');
 }
