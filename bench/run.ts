@@ -5,8 +5,9 @@
  */
 import { benchCodec } from './codec.js';
 import { benchOutbox } from './outbox-write.js';
+import { benchBackfill } from './backfill-drain.js';
 
-const benches: Record<string, (args: string[]) => unknown> = { codec: benchCodec, outbox: benchOutbox };
+const benches: Record<string, (args: string[]) => unknown> = { codec: benchCodec, outbox: benchOutbox, backfill: benchBackfill };
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
