@@ -19,7 +19,7 @@ import {
   type Reading,
 } from '../../protocols/index.js';
 import type { HubMetrics } from '../metrics.js';
-import type { HubStore } from '../store/hub-store.js';
+import type { HubStore, ReceiveResult } from '../store/hub-store.js';
 import { RejectionLog } from './rejections.js';
 
 /** Why ingest refused a message, beyond the protocol's own PROTO_* codes. */
@@ -40,9 +40,10 @@ export interface IngestOptions {
   password?: string | undefined;
   hubId: string;
   now?: () => number;
-  /** Acknowledgements are gathered this long and sent as ranges. */
-  ackDelayMs?: number;
 }
+
+/** At most this many messages share one transaction. */
+const MAX_GROUP = 256;
 
 export class Ingest {
   private client: MqttClient | undefined;
@@ -50,7 +51,8 @@ export class Ingest {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly pendingAcks = new Map<string, { siteId: string; edgeId: string; seqs: number[] }>();
-  private ackTimer: NodeJS.Timeout | undefined;
+  private pendingStore: Envelope[] = [];
+  private commitScheduled = false;
 
   constructor(
     private readonly options: IngestOptions,
@@ -124,16 +126,39 @@ export class Ingest {
     this.accept(env);
   }
 
+  /**
+   * Everything that arrived in this turn of the event loop is stored in one transaction (one
+   * fsync) and then acknowledged: a group commit, which is what lets a backlog drain fast.
+   */
   private accept(env: Envelope): void {
-    const p = env.payload;
-    let result;
+    this.pendingStore.push(env);
+    if (this.pendingStore.length >= MAX_GROUP) this.commitPending();
+    else if (!this.commitScheduled) {
+      this.commitScheduled = true;
+      setImmediate(() => this.commitPending());
+    }
+  }
+
+  private commitPending(): void {
+    this.commitScheduled = false;
+    const envs = this.pendingStore;
+    if (envs.length === 0) return;
+    this.pendingStore = [];
+    const nowMs = this.now();
+    let results: ReceiveResult[];
     try {
-      result = this.store.receive({ edgeId: env.edgeId, siteId: env.siteId, seq: env.seq, nowMs: this.now(), payload: p });
+      results = this.store.receiveMany(envs.map((env) => ({ edgeId: env.edgeId, siteId: env.siteId, seq: env.seq, nowMs, payload: env.payload })));
     } catch (e) {
-      this.metrics.rejected.inc({ code: 'HUB_INGEST_STORE_FAILED' });
-      this.log.error({ edge: env.edgeId, seq: env.seq, err: e instanceof Error ? e.message : String(e) }, 'could not store a message; not acknowledged, the edge will send it again');
+      this.metrics.rejected.inc({ code: 'HUB_INGEST_STORE_FAILED' }, envs.length);
+      this.log.error({ messages: envs.length, err: e instanceof Error ? e.message : String(e) }, 'could not store messages; not acknowledged, the edges will send them again');
       return;
     }
+    envs.forEach((env, i) => this.afterStored(env, results[i]!));
+    this.flushAcks();
+  }
+
+  private afterStored(env: Envelope, result: ReceiveResult): void {
+    const p = env.payload;
     if (result.fresh) {
       this.metrics.messages.inc({ kind: p.kind });
       if (this.sink && (p.kind === 'telemetry' || p.kind === 'aggregates')) {
@@ -163,11 +188,9 @@ export class Ingest {
       this.pendingAcks.set(key, pending);
     }
     pending.seqs.push(seq);
-    this.ackTimer ??= setTimeout(() => this.flushAcks(), this.options.ackDelayMs ?? 20);
   }
 
   private flushAcks(): void {
-    this.ackTimer = undefined;
     for (const { siteId, edgeId, seqs } of this.pendingAcks.values()) {
       for (const ack of toRanges(seqs)) {
         const env = envelope({ edgeId, siteId, seq: 0, sentAtMs: this.now(), payload: { kind: 'ack', ack } });
@@ -178,8 +201,7 @@ export class Ingest {
   }
 
   async stop(): Promise<void> {
-    clearTimeout(this.ackTimer);
-    this.flushAcks();
+    this.commitPending();
     await this.client?.endAsync();
   }
 }

@@ -56,6 +56,14 @@ export interface GapRow {
   receivedMs: number;
 }
 
+export interface IncomingMessage {
+  edgeId: string;
+  siteId: string;
+  seq: number;
+  nowMs: number;
+  payload: Payload;
+}
+
 export interface ReceiveResult {
   fresh: boolean;
   /** Readings that were already stored (same tag and timestamp from another message). */
@@ -126,8 +134,17 @@ export class HubStore {
    * Records one sequenced message from an edge, exactly once. A birth from a new store
    * (another stream id) starts that edge's sequence over.
    */
-  receive(msg: { edgeId: string; siteId: string; seq: number; nowMs: number; payload: Payload }): ReceiveResult {
-    return this.db.transaction((): ReceiveResult => {
+  receive(msg: IncomingMessage): ReceiveResult {
+    return this.db.transaction(() => this.receiveOne(msg))();
+  }
+
+  /** Several messages in one transaction (one fsync): how ingest keeps up with a backlog. */
+  receiveMany(msgs: readonly IncomingMessage[]): ReceiveResult[] {
+    return this.db.transaction(() => msgs.map((m) => this.receiveOne(m)))();
+  }
+
+  private receiveOne(msg: IncomingMessage): ReceiveResult {
+    {
       const { edgeId, seq, payload } = msg;
       this.s.touchEdge.run(edgeId, msg.siteId, msg.nowMs, msg.nowMs, seq);
       const edge = this.s.edgeDedupe.get(edgeId) as { streamId: string; ackedThrough: number };
@@ -156,7 +173,7 @@ export class HubStore {
       }
       this.advance(edgeId, edge.ackedThrough);
       return { fresh: true, duplicateReadings };
-    })();
+    }
   }
 
   private applyBirth(edgeId: string, birth: Birth): void {
