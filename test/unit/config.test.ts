@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadEdgeConfig, loadHubConfig, parseDurationMs } from '../../config/index.js';
+import { parseBytes } from '../../config/units.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gridos-config-'));
 function file(name: string, text: string): string {
@@ -141,4 +142,19 @@ describe('durations', () => {
     ['2d', 172_800_000],
   ])('%s = %d ms', (text, ms) => expect(parseDurationMs(text)).toBe(ms));
   it.each(['5', 'soon', '-1s', '1 week'])('%s is not a duration', (text) => expect(parseDurationMs(text)).toBeUndefined());
+});
+
+describe('sizes', () => {
+  it.each([
+    ['512KB', 512_000],
+    ['64MiB', 64 * 1024 ** 2],
+    ['1.5GB', 1.5e9],
+    ['10B', 10],
+  ])('%s = %d bytes', (text, bytes) => expect(parseBytes(text)).toBe(bytes));
+  it.each(['64', 'big', '1 TB', '-1MB'])('%s is not a size', (text) => expect(parseBytes(text)).toBeUndefined());
+
+  it('an outbox size that is not a size names the key', () => {
+    const path = file('size.yaml', minimalEdge + 'outbox: { maxSize: huge }\n');
+    expect(problems(() => loadEdgeConfig(path, { env: {} }))).toContain(`${path}: outbox.maxSize: expected a size such as "512KB", "64MiB" or "1GB", got string "huge"`);
+  });
 });
