@@ -9,11 +9,12 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { edgeConfigSchema, hubConfigSchema, validateConfig } from '../../config/index.js';
+import { hubConfigSchema, validateConfig } from '../../config/index.js';
 import { startAgent, type Agent } from '../../edge/index.js';
 import { buildHub, type Hub } from '../../hub/index.js';
-import { startSubstation, substationDefaults, type SubstationHandle } from '../../simulators/index.js';
+import type { SubstationHandle } from '../../simulators/index.js';
 import { captureLogger } from '../helpers/logger.js';
+import { edgeConfigFor, startTestSubstation } from '../helpers/slice.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gridos-diskfull-'));
@@ -31,18 +32,8 @@ beforeAll(async () => {
   mounted = true;
   hub = await buildHub(validateConfig(hubConfigSchema, { http: { port: 0 }, broker: { mode: 'embedded', port: 0 }, storage: { dataDir: join(dir, 'hub') } }, 'test'), { logger });
   const { brokerUrl } = await hub.start();
-  sim = await startSubstation({ ...substationDefaults, feeders: 8, port: 0, hourSeconds: 30, tickMs: 50, pkiDir: join(dir, 'sim-pki'), logger });
-  const config = validateConfig(
-    edgeConfigSchema,
-    {
-      edge: { id: 'edge-full', site: 'site-full' },
-      hub: { mqttUrl: brokerUrl },
-      storage: { dataDir: join(mountPoint, 'edge') },
-      uplink: { flushInterval: '100ms', ackTimeout: '2s' },
-      sources: [{ kind: 'opcua', name: 'substation', endpoint: sim.endpointUrl, samplingInterval: '50ms', publishingInterval: '100ms', tags: sim.points.map((p) => ({ id: p.tag, nodeId: p.nodeId, min: p.minValue, max: p.maxValue })) }],
-    },
-    'test',
-  );
+  sim = await startTestSubstation(dir, logger, { feeders: 8, tickMs: 50 });
+  const config = edgeConfigFor(sim, { edge: { id: 'edge-full', site: 'site-full' }, hub: { mqttUrl: brokerUrl }, storage: { dataDir: join(mountPoint, 'edge') } });
   agent = await startAgent(config, { logger });
   await agent.sourcesReady;
 }, 60_000);
