@@ -27,14 +27,14 @@ let configFile = '';
 beforeAll(async () => {
   hub = await buildHub(validateConfig(hubConfigSchema, { http: { port: 0 }, broker: { mode: 'embedded', port: 0 }, storage: { dataDir: join(dir, 'hub') } }, 'test'), { logger });
   const { brokerUrl } = await hub.start();
-  sim = await startSubstation({ ...substationDefaults, feeders: 16, port: 0, hourSeconds: 30, tickMs: 25, pkiDir: join(dir, 'sim-pki'), logger });
+  sim = await startSubstation({ ...substationDefaults, feeders: 32, port: 0, hourSeconds: 30, tickMs: 20, pkiDir: join(dir, 'sim-pki'), logger });
   configFile = writeEdgeConfig(dir, {
     edge: { id: 'edge-k', site: 'site-k' },
     hub: { mqttUrl: brokerUrl },
     storage: { dataDir: join(dir, 'edge') },
     uplink: { flushInterval: '100ms', ackTimeout: '2s' },
     log: { level: 'info' },
-    sources: [{ kind: 'opcua', name: 'substation', endpoint: sim.endpointUrl, samplingInterval: '25ms', publishingInterval: '100ms', tags: sim.points.map((p) => ({ id: p.tag, nodeId: p.nodeId, min: p.minValue, max: p.maxValue })) }],
+    sources: [{ kind: 'opcua', name: 'substation', endpoint: sim.endpointUrl, samplingInterval: '20ms', publishingInterval: '100ms', tags: sim.points.map((p) => ({ id: p.tag, nodeId: p.nodeId, min: p.minValue, max: p.maxValue })) }],
   });
 }, 60_000);
 
