@@ -46,7 +46,11 @@ export const edgeConfigSchema = z
       /** MQTT 5 only: how long the broker keeps the session (and queued acks) while the edge is away. */
       sessionExpiry: duration.default(7 * 86_400_000),
     }).transform(({ sessionExpiry, ...hub }) => ({ ...hub, sessionExpiryMs: sessionExpiry })),
-    storage: z.strictObject({ dataDir: z.string().min(1) }),
+    storage: z.strictObject({
+      dataDir: z.string().min(1),
+      /** At most this many readings per durable transaction (one fsync); messages stay at uplink.maxBatchReadings. */
+      maxCommitReadings: z.number().int().min(1).max(1_000_000).default(5000),
+    }),
     sources: z.array(source).min(1),
     pipeline: z
       .strictObject({ aggregateWindow: duration.default(60_000) })

@@ -137,7 +137,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
       tap((v) => v.rejected.length > 0 && onRejected(v.rejected)),
       map((v) => v.accepted),
       filter((b) => b.length > 0),
-      batchReadings(config.uplink.flushIntervalMs, config.uplink.maxBatchReadings),
+      batchReadings(config.uplink.flushIntervalMs, config.storage.maxCommitReadings),
     )
     .subscribe({
       next: (batch) => persist(batch, aggregator.add(batch)),
