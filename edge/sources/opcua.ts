@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Subject } from 'rxjs';
 import type { OpcuaSourceConfig } from '../../config/index.js';
-import type { Reading } from '../../protocols/index.js';
+import { Quality, type Reading } from '../../protocols/index.js';
+
+/** OPC UA StatusCode BadNotConnected: what a reading carries while the link to the device is down. */
+const BAD_NOT_CONNECTED = 0x808a0000;
 import { qualityFromStatus } from './opcua-quality.js';
 import type { Source, SourceState } from './source.js';
 
@@ -34,6 +37,7 @@ export class OpcuaSource implements Source {
   private client: Client | undefined;
   private session: Session | undefined;
   private pending: Reading[] = [];
+  private readonly lastValues = new Map<string, number>();
   private flushScheduled = false;
   private readonly log: Logger;
   private readonly now: () => number;
@@ -76,6 +80,7 @@ export class OpcuaSource implements Source {
     client.on('connection_lost', () => {
       this._state = 'reconnecting';
       this.log.warn('OPC UA connection lost; reconnecting');
+      this.markStale();
     });
     client.on('connection_reestablished', () => {
       this._state = 'connected';
@@ -104,10 +109,12 @@ export class OpcuaSource implements Source {
       if (!tag) return;
       const raw: unknown = dataValue.value?.value;
       const status = dataValue.statusCode.value;
+      const value = typeof raw === 'number' ? raw : typeof raw === 'boolean' ? Number(raw) : Number.NaN;
+      if (Number.isFinite(value)) this.lastValues.set(tag.id, value);
       this.pending.push({
         tagId: tag.id,
         tsMs: dataValue.sourceTimestamp?.getTime() ?? dataValue.serverTimestamp?.getTime() ?? this.now(),
-        value: typeof raw === 'number' ? raw : typeof raw === 'boolean' ? Number(raw) : Number.NaN,
+        value,
         quality: qualityFromStatus(status),
         ...(status !== 0 ? { sourceStatus: status } : {}),
       });
@@ -115,6 +122,18 @@ export class OpcuaSource implements Source {
     });
     this._state = 'connected';
     this.log.info({ endpoint: this.config.endpoint, tags: tags.length }, 'OPC UA subscription active');
+  }
+
+  /**
+   * The link is down: record it as a quality event, one stale reading per tag (its last value,
+   * status BadNotConnected) at the moment it was lost, so the gap shows instead of hiding.
+   */
+  private markStale(): void {
+    const tsMs = this.now();
+    for (const [tagId, value] of this.lastValues) {
+      this.pending.push({ tagId, tsMs, value, quality: Quality.Stale, sourceStatus: BAD_NOT_CONNECTED });
+    }
+    this.scheduleFlush();
   }
 
   private scheduleFlush(): void {

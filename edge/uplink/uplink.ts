@@ -92,7 +92,10 @@ export class Uplink {
       ...(this.options.password !== undefined ? { password: this.options.password } : {}),
     });
     this.client = client;
+    // One warning per outage; the retries that follow are logged at debug.
+    let warned = false;
     client.on('connect', () => {
+      warned = false;
       this.metrics.connected.set(1);
       this.log.info({ url: this.options.url, waiting: this.store.outboxDepth() }, 'connected to hub broker');
       client.subscribe(edgeCommandFilter(siteId, edgeId), { qos: 1 });
@@ -101,7 +104,11 @@ export class Uplink {
       this.rewind('reconnect');
     });
     client.on('close', () => this.metrics.connected.set(0));
-    client.on('error', (err) => this.log.warn({ err: err.message }, 'hub broker connection error'));
+    client.on('error', (err) => {
+      if (warned) return this.log.debug({ err: err.message }, 'hub broker still unreachable');
+      warned = true;
+      this.log.warn({ err: err.message, url: this.options.url }, 'hub broker unreachable; storing and retrying every second');
+    });
     client.on('message', (topic, payload) => this.onCommand(topic, payload));
     this.timers = [
       setInterval(() => this.checkAckTimeout(), Math.min(this.ackTimeoutMs, 1000)),
