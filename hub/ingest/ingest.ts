@@ -26,6 +26,8 @@ import { RejectionLog } from './rejections.js';
 export type IngestErrorCode =
   | 'HUB_INGEST_FOREIGN_TOPIC'
   | 'HUB_INGEST_TOPIC_MISMATCH'
+  /** A sequenced payload (telemetry, birth, ...) without a sequence number. */
+  | 'HUB_INGEST_NO_SEQ'
   /** The store failed (disk full, I/O error): the message is not acknowledged, the edge sends it again. */
   | 'HUB_INGEST_STORE_FAILED';
 
@@ -115,6 +117,10 @@ export class Ingest {
     const env = decoded.value;
     if (env.edgeId !== where.edgeId || env.siteId !== where.siteId || env.payload.kind !== where.kind) {
       this.refuse(source, 'HUB_INGEST_TOPIC_MISMATCH', `envelope says ${env.siteId}/${env.edgeId} ${env.payload.kind}, topic says ${source} ${where.kind}`, topic);
+      return;
+    }
+    if (env.payload.kind !== 'state' && env.seq < 1) {
+      this.refuse(source, 'HUB_INGEST_NO_SEQ', `a ${env.payload.kind} message needs a sequence number >= 1, got ${env.seq}`, topic);
       return;
     }
     this.rejections.recovered(source);

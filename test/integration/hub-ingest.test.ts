@@ -76,6 +76,8 @@ describe('hub ingest', () => {
     for (let i = 0; i < 5; i++) await client.publishAsync(topic, Buffer.from(`{"not":"protobuf","i":${i}}`), { qos: 1 });
     // a well-formed envelope on the wrong edge's topic
     await client.publishAsync(uplinkTopic(SITE, 'edge-other', 'telemetry'), Buffer.from(telemetry(5, 1.0)), { qos: 1 });
+    // a sequenced payload without a sequence number
+    await client.publishAsync(topic, Buffer.from(telemetry(0, 1.0)), { qos: 1 });
     // something on a topic no gridos edge uses
     await client.publishAsync('gridos/v1/site-a/edge-7/firmware', Buffer.from('x'), { qos: 1 });
     await client.publishAsync(topic, Buffer.from(telemetry(2, 1.02)), { qos: 1 });
@@ -84,6 +86,7 @@ describe('hub ingest', () => {
     expect(await metric('gridos_hub_rejected_messages_total', 'code="PROTO_MALFORMED"')).toBe(5);
     expect(await metric('gridos_hub_rejected_messages_total', 'code="HUB_INGEST_TOPIC_MISMATCH"')).toBe(1);
     expect(await metric('gridos_hub_rejected_messages_total', 'code="HUB_INGEST_FOREIGN_TOPIC"')).toBe(1);
+    expect(await metric('gridos_hub_rejected_messages_total', 'code="HUB_INGEST_NO_SEQ"')).toBe(1);
     const refusals = records.filter((r) => typeof r.msg === 'string' && r.msg.startsWith('refused a payload'));
     expect(refusals.filter((r) => r.code === 'PROTO_MALFORMED')).toHaveLength(1);
     expect(refusals.find((r) => r.code === 'PROTO_MALFORMED')?.source).toBe(`${SITE}/${EDGE}`);
