@@ -32,7 +32,31 @@ const opcuaSource = z
     publishingIntervalMs: publishingInterval,
   }));
 
-const source = z.discriminatedUnion('kind', [opcuaSource]);
+const replayTag = z.strictObject({
+  id,
+  /** Which column of the file: `load` or `temp`. */
+  column: z.enum(['load', 'temp']).default('load'),
+  /** Multiplies the file's value (e.g. MW of a whole zone -> kW of one feeder). */
+  scale: z.number().default(1),
+  unit: z.string().default(''),
+  description: z.string().default(''),
+  min: z.number().default(-Number.MAX_VALUE),
+  max: z.number().default(Number.MAX_VALUE),
+});
+
+/** Replays an hourly load file (`timestamp,load[,temp]`) as fast as asked: for tests, demos and benchmarks. */
+const replaySource = z
+  .strictObject({
+    kind: z.literal('replay'),
+    name: id,
+    file: z.string().min(1),
+    readingsPerSecond: z.number().positive().max(10_000_000).default(1000),
+    batchInterval: duration.default(100),
+    tags: z.array(replayTag).min(1),
+  })
+  .transform(({ batchInterval, ...rest }) => ({ ...rest, batchIntervalMs: batchInterval }));
+
+const source = z.discriminatedUnion('kind', [opcuaSource, replaySource]);
 
 export const edgeConfigSchema = z
   .strictObject({
@@ -106,4 +130,5 @@ export type EdgeConfigInput = z.input<typeof edgeConfigSchema>;
 export type EdgeConfig = z.output<typeof edgeConfigSchema>;
 export type SourceConfig = EdgeConfig['sources'][number];
 export type OpcuaSourceConfig = Extract<SourceConfig, { kind: 'opcua' }>;
-export type TagConfig = OpcuaSourceConfig['tags'][number];
+export type ReplaySourceConfig = Extract<SourceConfig, { kind: 'replay' }>;
+export type TagConfig = SourceConfig['tags'][number];

@@ -72,7 +72,8 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   for (const src of config.sources) {
     for (const t of src.tags) {
       limits.set(t.id, { min: t.min, max: t.max });
-      birth.tags.push({ id: t.id, unit: t.unit, description: t.description, source: `${src.kind}:${src.name} ${t.nodeId}`, minValue: t.min, maxValue: t.max });
+      const address = 'nodeId' in t ? t.nodeId : `${src.kind === 'replay' ? src.file : ''}#${t.column}`;
+      birth.tags.push({ id: t.id, unit: t.unit, description: t.description, source: `${src.kind}:${src.name} ${address}`, minValue: t.min, maxValue: t.max });
     }
   }
   store.commit({ outbox: [birthDraft(ctx, birth)] });

@@ -1,6 +1,7 @@
 /** Source kinds by name: the one place that maps a config entry to its implementation. */
 import type { SourceConfig } from '../../config/index.js';
 import { OpcuaSource, type OpcuaSourceDeps } from './opcua.js';
+import { ReplaySource } from './replay.js';
 import type { Source } from './source.js';
 
 export type SourceDeps = OpcuaSourceDeps;
@@ -9,5 +10,7 @@ export function createSource(config: SourceConfig, deps: SourceDeps): Source {
   switch (config.kind) {
     case 'opcua':
       return new OpcuaSource(config, deps);
+    case 'replay':
+      return new ReplaySource(config, deps);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * SIGKILL the edge agent 50 times at random moments while it ingests from the simulated
- * substation; then let it drain. Every reading the edge had committed (for an OPC UA source,
+ * SIGKILL the edge agent 50 times at random moments while it ingests about 5,000 readings/s (the
+ * simulated substation over OPC UA plus a replay of real load data); then let it drain. Every reading the edge had committed (for an OPC UA source,
  * the moment a reading is accepted) is at the hub exactly once: 0 lost, 0 duplicated, and every
  * sequence number the edge handed out was received once.
  */
@@ -8,8 +8,9 @@ import Database from 'better-sqlite3';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hubConfigSchema, validateConfig } from '../../config/index.js';
+import { hubConfigSchema, validateConfig, type EdgeConfigInput } from '../../config/index.js';
 import { buildHub, type Hub } from '../../hub/index.js';
 import { startSubstation, substationDefaults, type SubstationHandle } from '../../simulators/index.js';
 import { kill9, startEdgeProcess, waitUntilIngesting, writeEdgeConfig, type EdgeProcess } from '../helpers/edge-process.js';
@@ -23,19 +24,34 @@ let hub: Hub;
 let sim: SubstationHandle | undefined;
 let edge: EdgeProcess | undefined;
 let configFile = '';
+let drainConfigFile = '';
 
 beforeAll(async () => {
   hub = await buildHub(validateConfig(hubConfigSchema, { http: { port: 0 }, broker: { mode: 'embedded', port: 0 }, storage: { dataDir: join(dir, 'hub') } }, 'test'), { logger });
   const { brokerUrl } = await hub.start();
   sim = await startSubstation({ ...substationDefaults, feeders: 32, port: 0, hourSeconds: 30, tickMs: 20, pkiDir: join(dir, 'sim-pki'), logger });
-  configFile = writeEdgeConfig(dir, {
+  const base: EdgeConfigInput = {
     edge: { id: 'edge-k', site: 'site-k' },
     hub: { mqttUrl: brokerUrl },
     storage: { dataDir: join(dir, 'edge') },
     uplink: { flushInterval: '100ms', ackTimeout: '2s' },
     log: { level: 'info' },
-    sources: [{ kind: 'opcua', name: 'substation', endpoint: sim.endpointUrl, samplingInterval: '20ms', publishingInterval: '100ms', tags: sim.points.map((p) => ({ id: p.tag, nodeId: p.nodeId, min: p.minValue, max: p.maxValue })) }],
-  });
+    sources: [
+      { kind: 'opcua', name: 'substation', endpoint: sim.endpointUrl, samplingInterval: '20ms', publishingInterval: '100ms', tags: sim.points.map((p) => ({ id: p.tag, nodeId: p.nodeId, min: p.minValue, max: p.maxValue })) },
+      // ~1.2 k readings/s come from the OPC UA simulator; a replay of real load data brings the edge to ~5 k/s
+      {
+        kind: 'replay',
+        name: 'feeders',
+        file: fileURLToPath(new URL('../../simulators/data/pjm_dayton.csv', import.meta.url)),
+        readingsPerSecond: 4000,
+        batchInterval: '50ms',
+        tags: Array.from({ length: 40 }, (_, i) => ({ id: `replay.feeder${i + 1}.active_power_kw`, scale: 1000 / (i + 2), min: 0, max: 1e7 })),
+      },
+    ],
+  };
+  configFile = writeEdgeConfig(dir, base);
+  // The same edge and store with only the (then stopped) OPC UA source: for the final drain.
+  drainConfigFile = writeEdgeConfig(dir, { ...base, sources: base.sources.slice(0, 1) }, 'edge-drain.yaml');
 }, 60_000);
 
 afterAll(async () => {
@@ -70,7 +86,7 @@ describe(`SIGKILL the edge ${KILLS} times during ingestion`, () => {
     // Stop the source, start the edge once more and let it drain everything it holds.
     await sim!.stop();
     sim = undefined;
-    edge = startEdgeProcess(configFile);
+    edge = startEdgeProcess(drainConfigFile);
     const started = edge;
     await waitFor('the edge to start', () => started.output().includes('"msg":"edge agent started"'), 20_000, 50);
     await waitFor('the outbox to drain', () => edgeDb((db) => db.prepare('SELECT COUNT(*) FROM outbox').pluck().get() === 0), 60_000, 250);
@@ -86,6 +102,7 @@ describe(`SIGKILL the edge ${KILLS} times during ingestion`, () => {
     expect(atHub.ackedThrough).toBe(lastSeq);
 
     const tags = edgeDb((db) => db.prepare('SELECT DISTINCT tag_id FROM readings ORDER BY 1').pluck().all() as string[]);
+    expect(edgeDb((db) => db.prepare('SELECT COUNT(*) FROM readings').pluck().get())).toBe(committed);
     let total = 0;
     for (const tag of tags) {
       const mine = edgeDb((db) => db.prepare('SELECT ts_ms AS tsMs, value, quality FROM readings WHERE tag_id = ? ORDER BY ts_ms').all(tag));

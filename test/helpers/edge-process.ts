@@ -17,8 +17,8 @@ export interface EdgeProcess {
 }
 
 /** Writes the config next to the store and returns its path. */
-export function writeEdgeConfig(dir: string, config: EdgeConfigInput): string {
-  const file = join(dir, 'edge.yaml');
+export function writeEdgeConfig(dir: string, config: EdgeConfigInput, name = 'edge.yaml'): string {
+  const file = join(dir, name);
   writeFileSync(file, stringify(config));
   return file;
 }

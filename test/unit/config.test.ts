@@ -36,7 +36,7 @@ describe('example configs', () => {
   it('config/edge.example.yaml parses, compiles durations to ms and freezes', () => {
     const cfg = loadEdgeConfig('config/edge.example.yaml', { env: {} });
     expect(cfg.edge.id).toBe('edge-north-01');
-    expect(cfg.sources[0]?.samplingIntervalMs).toBe(1000);
+    expect(cfg.sources[0]).toMatchObject({ kind: 'opcua', samplingIntervalMs: 1000 });
     expect(cfg.pipeline.aggregateWindowMs).toBe(60_000);
     expect(cfg.sources[0]?.tags.length).toBeGreaterThan(5);
     expect(isAbsolute(cfg.storage.dataDir)).toBe(true);
@@ -121,7 +121,7 @@ describe('GRIDOS_ environment overrides', () => {
       env: { GRIDOS_HUB__MQTT_URL: 'mqtt://hub.example:1884', GRIDOS_SOURCES__0__ENDPOINT: 'opc.tcp://10.0.0.5:4840', GRIDOS_UPLINK__MAX_BATCH_READINGS: '250', OTHER: 'x' },
     });
     expect(cfg.hub.mqttUrl).toBe('mqtt://hub.example:1884');
-    expect(cfg.sources[0]?.endpoint).toBe('opc.tcp://10.0.0.5:4840');
+    expect(cfg.sources[0]).toMatchObject({ endpoint: 'opc.tcp://10.0.0.5:4840' });
     expect(cfg.uplink.maxBatchReadings).toBe(250);
     expect(loadHubConfig(undefined, { env: { GRIDOS_HTTP__PORT: '9090' } }).http.port).toBe(9090);
   });
