@@ -208,6 +208,6 @@ export class Ingest {
 
   async stop(): Promise<void> {
     this.commitPending();
-    await this.client?.endAsync();
+    await this.client?.endAsync(true); // unsent acks are harmless: the edges send again, the store dedupes
   }
 }

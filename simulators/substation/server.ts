@@ -129,6 +129,7 @@ export async function serveSubstation(params: PhysicsParams, options: ServerOpti
   }, options.tickMs);
 
   await server.start();
+  let stopped = false;
   const endpointUrl = `opc.tcp://127.0.0.1:${port}`;
   log.info({ endpointUrl, points: defs.length, hourSeconds: options.hourSeconds }, 'substation simulator serving');
 
@@ -139,6 +140,8 @@ export async function serveSubstation(params: PhysicsParams, options: ServerOpti
     servedValue: (nodeId, tsMs) => served.valueAt(nodeId, tsMs),
     snapshot: () => state,
     async stop() {
+      if (stopped) return;
+      stopped = true;
       clearInterval(timer);
       await server.shutdown(0);
       log.info('substation simulator stopped');
