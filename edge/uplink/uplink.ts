@@ -206,14 +206,14 @@ export class Uplink {
     this.pump();
   }
 
-  /** Says goodbye (retained offline state) if the broker answers within a second, then closes. */
+  /** Says goodbye (retained offline state) if the broker answers within 5 s, then closes. */
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     const client = this.client;
     if (!client) return;
     if (client.connected) {
       const goodbye = client.publishAsync(uplinkTopic(this.options.siteId, this.options.edgeId, 'state'), this.stateMessage(false, 'agent stopped'), { qos: 1, retain: true });
-      await Promise.race([goodbye.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      await Promise.race([goodbye.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     }
     // Forced: what is still in flight is in the outbox and will be sent again; a dead broker must not hold the stop.
     await client.endAsync(true);

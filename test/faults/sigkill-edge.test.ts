@@ -93,7 +93,7 @@ describe(`SIGKILL the edge ${KILLS} times during ingestion`, () => {
     expect(hub.store.edges()[0]?.online).toBe(true);
     edge.child.kill('SIGTERM');
     expect(await edge.exited).toBe(0);
-    await waitFor('the hub to see the edge stopped', () => hub.store.edges()[0]?.stateReason === 'agent stopped', 5_000);
+    await waitFor('the hub to see the edge stopped', () => hub.store.edges()[0]?.stateReason === 'agent stopped', 15_000);
     expect(hub.store.edges()[0]?.online).toBe(false);
     edge = undefined;
 
