@@ -1,4 +1,8 @@
-/** A free TCP port on 127.0.0.1, for servers (node-opcua's) that must be told their port up front. */
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1, for servers that must be told their port up
+ * front (mosquitto in tests, the bench). The OPC UA simulator needs none: node-opcua listens on
+ * port 0 itself.
+ */
 import { createServer, type AddressInfo } from 'node:net';
 
 export async function freeLoopbackPort(): Promise<number> {

@@ -25,26 +25,52 @@ export function naiveMs(timestamp: string): number {
   return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!);
 }
 
+/**
+ * Parses `timestamp,load[,...]` (a header line, then one complete hourly grid). A missing load is
+ * interpolated between the neighbours that exist; gaps at either end take the nearest value.
+ * Refuses anything else (a hole in the grid, a load that is not a number), since a quietly
+ * shifted series would replay the wrong hours.
+ */
 export function parseLoadCsv(name: string, text: string): LoadSeries {
-  const lines = text.trim().split('\n').slice(1);
-  const values: (number | undefined)[] = lines.map((l) => {
+  const lines = text.split(/\r?\n/).slice(1).filter((l) => l.trim() !== '');
+  if (lines.length < 2) throw new Error(`${name}: needs at least two hours of data`);
+  const stamp = (i: number): string => lines[i]!.split(',')[0]!;
+  const startMs = naiveMs(stamp(0));
+  const endMs = naiveMs(stamp(lines.length - 1));
+  if (endMs - startMs !== (lines.length - 1) * HOUR_MS) throw new Error(`${name}: not a complete hourly grid (${lines.length} rows from ${stamp(0)} to ${stamp(lines.length - 1)})`);
+  const values: (number | undefined)[] = lines.map((l, i) => {
     const cell = l.split(',')[1]?.trim();
-    return cell ? Number(cell) : undefined;
+    if (!cell) return undefined;
+    const v = Number(cell);
+    if (!Number.isFinite(v)) throw new Error(`${name}: load '${cell}' at ${stamp(i)} is not a number`);
+    return v;
   });
-  if (values.length < 2 || values[0] === undefined) throw new Error(`${name}: needs at least two hours and a first value`);
-  // Fill gaps linearly between the neighbours that exist.
-  for (let i = 1; i < values.length; i++) {
-    if (values[i] !== undefined) continue;
-    let j = i;
-    while (j < values.length && values[j] === undefined) j++;
-    const before = values[i - 1]!;
-    const after = values[j] ?? before;
-    for (let k = i; k < j; k++) values[k] = before + ((after - before) * (k - i + 1)) / (j - i + 1);
-    i = j;
-  }
-  const filled = values as number[];
+  const filled = fillGaps(values);
+  if (!filled) throw new Error(`${name}: no load values`);
   const peak = Math.max(...filled);
-  return { name, startMs: naiveMs(lines[0]!.split(',')[0]!), perUnit: Float64Array.from(filled, (v) => v / peak) };
+  if (!(peak > 0)) throw new Error(`${name}: peak load must be positive, got ${peak}`);
+  return { name, startMs, perUnit: Float64Array.from(filled, (v) => v / peak) };
+}
+
+/** Linear interpolation over runs of missing values; undefined if every value is missing. */
+function fillGaps(values: readonly (number | undefined)[]): number[] | undefined {
+  if (values.every((v) => v === undefined)) return undefined;
+  const out = new Array<number>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== undefined) {
+      out[i] = v;
+      continue;
+    }
+    let before = i - 1;
+    while (before >= 0 && values[before] === undefined) before--;
+    let after = i + 1;
+    while (after < values.length && values[after] === undefined) after++;
+    const a = before >= 0 ? values[before]! : undefined;
+    const b = after < values.length ? values[after]! : undefined;
+    out[i] = a === undefined ? b! : b === undefined ? a : a + ((b - a) * (i - before)) / (after - before);
+  }
+  return out;
 }
 
 export function loadSeriesFile(name: string): LoadSeries {

@@ -1,7 +1,8 @@
 /**
  * The substation's points: where each lives in the OPC UA address space, our tag name for it,
  * its unit and range, whether an operator (or the edge) may write it, and how it is read from
- * the physics state. One table, so the server and the edge config cannot disagree.
+ * the physics state. One table, so the server and the edge config cannot disagree. The nameplate
+ * constants (battery ratings) are listed apart: they live in the address space, not in `points`.
  */
 import type { Inputs, PhysicsParams, SubstationState } from './physics.js';
 
@@ -50,6 +51,25 @@ export function pointDefs(params: PhysicsParams): PointDef[] {
     { parent: 'BESS1', browseName: 'PowerSetpoint', nodeId: 'ns=1;s=BESS1.PowerSetpoint', tag: 'bess1.power_setpoint_kw', unit: 'kW', description: 'Battery power setpoint, discharge > 0 (writable)', writable: true, minValue: -b.maxChargeKw, maxValue: b.maxDischargeKw, read: (s) => s.battery.setpointKw, write: (inp, v) => (inp.batterySetpointKw = v) },
   );
   return defs;
+}
+
+/** A nameplate rating: a constant, read-only property of its device (not a point the edge samples). */
+export interface ConstantDef {
+  parent: string;
+  browseName: string;
+  nodeId: string;
+  unit: string;
+  description: string;
+  value: number;
+}
+
+export function constantDefs(params: PhysicsParams): ConstantDef[] {
+  const b = params.battery;
+  return [
+    { parent: 'BESS1', browseName: 'CapacityKwh', nodeId: 'ns=1;s=BESS1.CapacityKwh', unit: 'kWh', description: 'Battery usable energy capacity, kWh', value: b.capacityKwh },
+    { parent: 'BESS1', browseName: 'MaxChargeKw', nodeId: 'ns=1;s=BESS1.MaxChargeKw', unit: 'kW', description: 'Battery maximum charge power, kW', value: b.maxChargeKw },
+    { parent: 'BESS1', browseName: 'MaxDischargeKw', nodeId: 'ns=1;s=BESS1.MaxDischargeKw', unit: 'kW', description: 'Battery maximum discharge power, kW', value: b.maxDischargeKw },
+  ];
 }
 
 /** The public view of a point (without the accessors). */
