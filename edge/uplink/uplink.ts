@@ -206,16 +206,23 @@ export class Uplink {
     this.pump();
   }
 
-  /** Says goodbye (retained offline state) if the broker answers within 5 s, then closes. */
+  /**
+   * Says goodbye (retained offline state) and disconnects cleanly, so the broker does not publish
+   * the last will over it. A broker that does not answer within 5 s must not hold the stop: then
+   * the connection is dropped (what is in flight is still in the outbox and will be sent again).
+   */
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     const client = this.client;
     if (!client) return;
+    const within = <T>(p: Promise<T>, ms: number) =>
+      Promise.race([p.then(() => true, () => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
+    let clean = false;
     if (client.connected) {
-      const goodbye = client.publishAsync(uplinkTopic(this.options.siteId, this.options.edgeId, 'state'), this.stateMessage(false, 'agent stopped'), { qos: 1, retain: true });
-      await Promise.race([goodbye.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+      const said = await within(client.publishAsync(uplinkTopic(this.options.siteId, this.options.edgeId, 'state'), this.stateMessage(false, 'agent stopped'), { qos: 1, retain: true }), 5000);
+      clean = said && (await within(client.endAsync(false), 2000));
     }
-    // Forced: what is still in flight is in the outbox and will be sent again; a dead broker must not hold the stop.
-    await client.endAsync(true);
+    if (!clean) await client.endAsync(true);
   }
+
 }
