@@ -5,6 +5,31 @@
 import { z } from 'zod';
 import { byteSize, duration, id, logLevel, port } from './units.js';
 
+/** Report a value only when it moved this much: `absolute` in the tag's unit, `percent` of its EU range. */
+const opcuaDeadband = z
+  .strictObject({ type: z.enum(['none', 'absolute', 'percent']), value: z.number().min(0).default(0) })
+  .refine((d) => d.type !== 'percent' || d.value <= 100, { path: ['value'], message: 'expected a percent deadband from 0 to 100' });
+
+/** Sensor checks (edge/pipeline/quality.ts); 0 turns a check off. Set for all tags in `pipeline.quality`, per tag here. */
+const qualityChecks = z.strictObject({
+  /** Flag a value repeated this many samples in a row (a frozen sensor). */
+  stuckSamples: z.number().int().min(0).optional(),
+  /** Flag a value further than this many standard deviations from the recent mean. */
+  spikeSigma: z.number().min(0).optional(),
+  /** Readings that build the mean before spikes are judged (and the averaging span after). */
+  spikeWarmup: z.number().int().min(2).optional(),
+});
+
+/** What every tag says about itself, whatever its source. */
+const measured = {
+  unit: z.string().default(''),
+  description: z.string().default(''),
+  /** Physical range; a reading outside it is stored flagged OUT_OF_RANGE and left out of aggregates. */
+  min: z.number().default(-Number.MAX_VALUE),
+  max: z.number().default(Number.MAX_VALUE),
+  quality: qualityChecks.optional(),
+};
+
 const opcuaTag = z.strictObject({
   id,
   nodeId: z.string().min(1),
@@ -13,6 +38,9 @@ const opcuaTag = z.strictObject({
   /** Physical range; a reading outside it is rejected by validation. */
   min: z.number().default(-Number.MAX_VALUE),
   max: z.number().default(Number.MAX_VALUE),
+  /** Overrides the source's deadband for this tag. */
+  deadband: opcuaDeadband.optional(),
+  quality: qualityChecks.optional(),
 });
 
 const opcuaSource = z
@@ -22,14 +50,37 @@ const opcuaSource = z
     endpoint: z.string().regex(/^opc\.tcp:\/\/[^\s/]+/, { message: 'an opc.tcp:// endpoint URL' }),
     securityMode: z.enum(['None', 'Sign', 'SignAndEncrypt']).default('None'),
     securityPolicy: z.enum(['None', 'Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss']).default('None'),
+    /** The client's own certificate and key (PEM); without them one is created under the agent's pki folder. */
+    certificateFile: z.string().min(1).optional(),
+    privateKeyFile: z.string().min(1).optional(),
+    /** User identity for the session; anonymous without them. */
+    username: z.string().min(1).optional(),
+    password: z.string().optional(),
     samplingInterval: duration.default(1000),
     publishingInterval: duration.default(1000),
+    /** Values the server keeps per monitored item between publishes (more ride out a slow link). */
+    queueSize: z.number().int().min(1).max(10_000).default(10),
+    deadband: opcuaDeadband.default({ type: 'none', value: 0 }),
+    /** Backoff between attempts to get the link back: starts at initialDelay, doubles up to maxDelay. */
+    reconnect: z
+      .strictObject({ initialDelay: duration.default(500), maxDelay: duration.default(10_000) })
+      .default({ initialDelay: 500, maxDelay: 10_000 }),
     tags: z.array(opcuaTag).min(1),
   })
-  .transform(({ samplingInterval, publishingInterval, ...rest }) => ({
+  .superRefine((src, ctx) => {
+    const problem = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (src.securityMode !== 'None' && src.securityPolicy === 'None') problem(['securityPolicy'], `expected a security policy such as Basic256Sha256 with securityMode ${src.securityMode}`);
+    if (src.securityMode === 'None' && src.securityPolicy !== 'None') problem(['securityMode'], `expected Sign or SignAndEncrypt with securityPolicy ${src.securityPolicy}`);
+    if (Boolean(src.certificateFile) !== Boolean(src.privateKeyFile)) problem([src.certificateFile ? 'privateKeyFile' : 'certificateFile'], 'expected certificateFile and privateKeyFile together');
+    if ((src.username === undefined) !== (src.password === undefined)) problem([src.username === undefined ? 'username' : 'password'], 'expected username and password together');
+    if (src.reconnect.initialDelay < 1) problem(['reconnect', 'initialDelay'], 'expected a delay of at least 1ms');
+    if (src.reconnect.maxDelay < src.reconnect.initialDelay) problem(['reconnect', 'maxDelay'], `expected at least initialDelay (${src.reconnect.initialDelay} ms)`);
+  })
+  .transform(({ samplingInterval, publishingInterval, reconnect, ...rest }) => ({
     ...rest,
     samplingIntervalMs: samplingInterval,
     publishingIntervalMs: publishingInterval,
+    reconnect: { initialDelayMs: reconnect.initialDelay, maxDelayMs: reconnect.maxDelay },
   }));
 
 const replayTag = z.strictObject({
@@ -38,10 +89,7 @@ const replayTag = z.strictObject({
   column: z.enum(['load', 'temp']).default('load'),
   /** Multiplies the file's value (e.g. MW of a whole zone -> kW of one feeder). */
   scale: z.number().default(1),
-  unit: z.string().default(''),
-  description: z.string().default(''),
-  min: z.number().default(-Number.MAX_VALUE),
-  max: z.number().default(Number.MAX_VALUE),
+  ...measured,
 });
 
 /** Replays an hourly load file (`timestamp,load[,temp]`) as fast as asked: for tests, demos and benchmarks. */
@@ -56,7 +104,74 @@ const replaySource = z
   })
   .transform(({ batchInterval, ...rest }) => ({ ...rest, batchIntervalMs: batchInterval }));
 
-const source = z.discriminatedUnion('kind', [opcuaSource, replaySource]);
+const mqttUrl = z.string().regex(/^(mqtt|mqtts|tcp|ssl|ws|wss):\/\/\S+$/, { message: 'an MQTT URL such as mqtt://broker.example:1883' });
+
+/** How a source reaches its MQTT broker (the substation's, not necessarily the hub's). */
+const brokerFields = {
+  url: mqttUrl,
+  clientId: z.string().min(1).max(64).optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** 1: the broker redelivers what the edge has not stored (acknowledged only after the commit). 0: best effort. */
+  qos: z.union([z.literal(0), z.literal(1)]).default(1),
+};
+
+const jsonPath = z.string().regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, { message: 'a dotted JSON path such as `data.power` or `values.0`' });
+
+const mqttTag = z.strictObject({
+  id,
+  /** Where the value is in the JSON message; omit when the whole message is the number. */
+  path: jsonPath.optional(),
+  /** reading = value x scale + offset (e.g. W -> kW with scale 0.001). */
+  scale: z.number().default(1),
+  offset: z.number().default(0),
+  ...measured,
+});
+
+/** Plain MQTT: JSON (or bare number) messages on topics, mapped to tags. */
+const mqttSource = z.strictObject({
+  kind: z.literal('mqtt'),
+  name: id,
+  ...brokerFields,
+  topics: z
+    .array(
+      z.strictObject({
+        /** An MQTT topic filter; `+` and `#` are allowed. */
+        filter: z.string().min(1).refine((f) => !/#./.test(f) && f.split('/').every((l) => l === '+' || l === '#' || !/[+#]/.test(l)), { message: 'an MQTT topic filter (`+` for one level, `#` only at the end)' }),
+        /** Where the source timestamp is (ms since the epoch, or an ISO 8601 string); the arrival time without it. */
+        timestampPath: jsonPath.optional(),
+        tags: z.array(mqttTag).min(1),
+      }),
+    )
+    .min(1),
+});
+
+const sparkplugTag = z.strictObject({
+  id,
+  /** The Sparkplug edge node, and the device (absent for a metric of the node itself). */
+  node: z.string().min(1),
+  device: z.string().min(1).optional(),
+  /** The metric's name as its birth announces it. */
+  metric: z.string().min(1),
+  scale: z.number().default(1),
+  offset: z.number().default(0),
+  ...measured,
+});
+
+/** Sparkplug B over MQTT: births, data and deaths of edge nodes and their devices in one group. */
+const sparkplugSource = z.strictObject({
+  kind: z.literal('sparkplug'),
+  name: id,
+  ...brokerFields,
+  group: z.string().min(1).regex(/^[^/+#]+$/, { message: 'a Sparkplug group id (no `/`, `+` or `#`)' }),
+  /** Ask a node to publish its births again (NCMD Node Control/Rebirth) on a sequence gap or data before birth. */
+  rebirth: z.boolean().default(true),
+  /** Take every metric a birth announces as a tag, named `<node>.<device>.<metric>`; listed tags keep their settings. */
+  discover: z.boolean().default(false),
+  tags: z.array(sparkplugTag).default([]),
+});
+
+const source = z.discriminatedUnion('kind', [opcuaSource, replaySource, mqttSource, sparkplugSource]);
 
 export const edgeConfigSchema = z
   .strictObject({
@@ -70,16 +185,37 @@ export const edgeConfigSchema = z
       /** MQTT 5 only: how long the broker keeps the session (and queued acks) while the edge is away. */
       sessionExpiry: duration.default(7 * 86_400_000),
     }).transform(({ sessionExpiry, ...hub }) => ({ ...hub, sessionExpiryMs: sessionExpiry })),
-    storage: z.strictObject({
-      dataDir: z.string().min(1),
-      /** At most this many readings per durable transaction (one fsync); messages stay at uplink.maxBatchReadings. */
-      maxCommitReadings: z.number().int().min(1).max(1_000_000).default(5000),
-    }),
+    storage: z
+      .strictObject({
+        dataDir: z.string().min(1),
+        /** At most this many readings per durable transaction (one fsync); messages stay at uplink.maxBatchReadings. */
+        maxCommitReadings: z.number().int().min(1).max(1_000_000).default(20_000),
+        /** How long raw readings stay in the local store (aggregates stay); 0 keeps them for ever. */
+        retention: duration.default(30 * 86_400_000),
+      })
+      .transform(({ retention, ...rest }) => ({ ...rest, retentionMs: retention })),
     sources: z.array(source).min(1),
     pipeline: z
-      .strictObject({ aggregateWindow: duration.default(60_000) })
-      .default({ aggregateWindow: 60_000 })
-      .transform((p) => ({ aggregateWindowMs: p.aggregateWindow })),
+      .strictObject({
+        /** How far behind a tag's newest reading another may arrive and still be aggregated. */
+        lateness: duration.default(5_000),
+        /** Aggregate windows per tag: each a whole multiple of the first. */
+        windows: z.array(duration).min(1).max(6).default([60_000, 900_000, 3_600_000]),
+        /** Sensor checks for every tag (a tag's own `quality` overrides them). Off by default. */
+        quality: qualityChecks.default({}),
+      })
+      .default({ lateness: 5_000, windows: [60_000, 900_000, 3_600_000], quality: {} })
+      .superRefine((p, ctx) => {
+        const sorted = [...p.windows].sort((a, b) => a - b);
+        if (sorted.some((w, i) => w % sorted[0]! !== 0 || (i > 0 && w === sorted[i - 1]))) {
+          ctx.addIssue({ code: 'custom', path: ['windows'], message: `distinct windows, each a multiple of the shortest (${sorted[0]} ms)` });
+        }
+      })
+      .transform((p) => ({
+        latenessMs: p.lateness,
+        windowsMs: [...p.windows].sort((a, b) => a - b),
+        quality: { stuckSamples: p.quality.stuckSamples ?? 0, spikeSigma: p.quality.spikeSigma ?? 0, spikeWarmup: p.quality.spikeWarmup ?? 30 },
+      })),
     uplink: z
       .strictObject({
         flushInterval: duration.default(1000),
@@ -116,19 +252,31 @@ export const edgeConfigSchema = z
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, string>();
     cfg.sources.forEach((src, s) => {
-      src.tags.forEach((tag, t) => {
-        const where = `sources.${s}.tags.${t}`;
+      for (const { tag, path } of tagsOf(src)) {
+        const where = ['sources', s, ...path];
         const first = seen.get(tag.id);
-        if (first) ctx.addIssue({ code: 'custom', path: ['sources', s, 'tags', t, 'id'], message: `tag id '${tag.id}' is already used at ${first}` });
-        else seen.set(tag.id, where);
-        if (tag.min >= tag.max) ctx.addIssue({ code: 'custom', path: ['sources', s, 'tags', t, 'max'], message: `max (${tag.max}) must be greater than min (${tag.min})` });
-      });
+        if (first) ctx.addIssue({ code: 'custom', path: [...where, 'id'], message: `tag id '${tag.id}' is already used at ${first}` });
+        else seen.set(tag.id, where.join('.'));
+        if (tag.min >= tag.max) ctx.addIssue({ code: 'custom', path: [...where, 'max'], message: `max (${tag.max}) must be greater than min (${tag.min})` });
+      }
     });
   });
+
+type AnySource = z.output<typeof source>;
+type AnyTag = { id: string; unit: string; description: string; min: number; max: number; quality?: z.output<typeof qualityChecks> };
+
+/** Every tag a source configures, with where it sits in the source's config (for messages). */
+export function tagsOf<S extends AnySource>(src: S): { tag: AnyTag; path: (string | number)[] }[] {
+  if (src.kind === 'mqtt') return src.topics.flatMap((topic, i) => topic.tags.map((tag, t) => ({ tag, path: ['topics', i, 'tags', t] })));
+  return (src.tags as AnyTag[]).map((tag, t) => ({ tag, path: ['tags', t] }));
+}
 
 export type EdgeConfigInput = z.input<typeof edgeConfigSchema>;
 export type EdgeConfig = z.output<typeof edgeConfigSchema>;
 export type SourceConfig = EdgeConfig['sources'][number];
 export type OpcuaSourceConfig = Extract<SourceConfig, { kind: 'opcua' }>;
 export type ReplaySourceConfig = Extract<SourceConfig, { kind: 'replay' }>;
-export type TagConfig = SourceConfig['tags'][number];
+export type MqttSourceConfig = Extract<SourceConfig, { kind: 'mqtt' }>;
+export type SparkplugSourceConfig = Extract<SourceConfig, { kind: 'sparkplug' }>;
+/** A tag as any source configures it. */
+export type TagConfig = AnyTag;

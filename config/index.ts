@@ -12,7 +12,8 @@ import { hubConfigSchema, type HubConfig } from './hub.js';
 import { loadConfigFile, type LoadOptions } from './load.js';
 
 export { edgeConfigSchema, hubConfigSchema };
-export type { EdgeConfig, EdgeConfigInput, SourceConfig, OpcuaSourceConfig, ReplaySourceConfig, TagConfig } from './edge.js';
+export { tagsOf } from './edge.js';
+export type { EdgeConfig, EdgeConfigInput, SourceConfig, OpcuaSourceConfig, ReplaySourceConfig, MqttSourceConfig, SparkplugSourceConfig, TagConfig } from './edge.js';
 export type { HubConfig, HubConfigInput, BrokerConfig } from './hub.js';
 export { ConfigError, formatProblem } from './errors.js';
 export type { ConfigProblem } from './errors.js';

@@ -1,22 +1,26 @@
 /**
  * The edge agent: composes sources, the pipeline, the store and the uplink from a config.
  *
- *   sources --Reading[]--> validate --> batch --> store (readings, aggregates, outbox) --> uplink
+ *   source --Reading[]--> ingest (tag, order, validate, quality, windows) --+
+ *   source --Reading[]--> ingest ...                                       +--> batch --> store (readings, aggregates, outbox) --> uplink
+ *
+ * Each source's batches go through the per-reading stages on their own (so counts are per
+ * source), then meet in one group commit.
  *
  * Offline is normal: the agent starts and stores whether or not the hub or a source is reachable.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { filter, map, merge, tap, type Subscription } from 'rxjs';
-import type { EdgeConfig } from '../config/index.js';
-import type { Birth, Reading } from '../protocols/index.js';
+import { filter, map, merge, Subject, tap, type Subscription } from 'rxjs';
+import { tagsOf, type EdgeConfig, type SourceConfig } from '../config/index.js';
+import type { Aggregate, Birth, Reading } from '../protocols/index.js';
 import { DurableWriter } from './durable-writer.js';
-import { createEdgeMetrics, type EdgeMetrics } from './metrics.js';
+import { createEdgeMetrics, registerSourceMetrics, type EdgeMetrics } from './metrics.js';
 import { serveMetrics, type MetricsServer } from './metrics-server.js';
-import { WindowAggregator, type Aggregate } from './pipeline/aggregate.js';
 import { batchReadings } from './pipeline/batch.js';
-import { validateReadings, type Rejected, type TagLimits } from './pipeline/validate.js';
+import { FlowControl } from './pipeline/flow-control.js';
+import { FLAG_NAMES, Ingest, type IngestResult, type TagRule } from './pipeline/ingest.js';
 import { createSource } from './sources/registry.js';
 import type { Source } from './sources/source.js';
 import { EdgeStore } from './store/edge-store.js';
@@ -44,6 +48,22 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
+/** Where a tag is read from, for the birth message. */
+function addressOf(src: SourceConfig, tagId: string): string {
+  switch (src.kind) {
+    case 'opcua':
+      return src.tags.find((t) => t.id === tagId)?.nodeId ?? '';
+    case 'replay':
+      return `${src.file}#${src.tags.find((t) => t.id === tagId)?.column ?? ''}`;
+    case 'mqtt':
+      return src.topics.find((t) => t.tags.some((x) => x.id === tagId))?.filter ?? '';
+    case 'sparkplug': {
+      const t = src.tags.find((x) => x.id === tagId);
+      return t ? `spBv1.0/${src.group} ${t.node}/${t.device ?? ''}/${t.metric}` : '';
+    }
+  }
+}
+
 export function configHash(config: EdgeConfig): string {
   return createHash('sha256').update(JSON.stringify(config)).digest('hex');
 }
@@ -67,16 +87,21 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     now,
   });
 
-  const limits = new Map<string, TagLimits>();
+  const { pipeline: pc } = config;
+  const rules: TagRule[] = [];
   const birth: Birth = { agentVersion: AGENT_VERSION, configHash: configHash(config), startedAtMs: now(), streamId: store.streamId, tags: [] };
   for (const src of config.sources) {
-    for (const t of src.tags) {
-      limits.set(t.id, { min: t.min, max: t.max });
-      const address = 'nodeId' in t ? t.nodeId : `${src.kind === 'replay' ? src.file : ''}#${t.column}`;
-      birth.tags.push({ id: t.id, unit: t.unit, description: t.description, source: `${src.kind}:${src.name} ${address}`, minValue: t.min, maxValue: t.max });
+    for (const { tag } of tagsOf(src)) {
+      rules.push({ id: tag.id, min: tag.min, max: tag.max, quality: { ...pc.quality, ...tag.quality } });
+      birth.tags.push({ id: tag.id, unit: tag.unit, description: tag.description, source: `${src.kind}:${src.name} ${addressOf(src, tag.id)}`, minValue: tag.min, maxValue: tag.max });
     }
   }
   store.commit({ outbox: [birthDraft(ctx, birth)] });
+  const ingest = new Ingest(rules, { latenessMs: pc.latenessMs, windowsMs: pc.windowsMs, idleCloseMs: 2_000 });
+  // After a restart, pick up where the store left off: a source that sends again what was
+  // already stored (a broker redelivering, an OPC UA server repeating its current values) is
+  // recognised as duplicate.
+  for (const [tagId, ts] of store.recentTimestamps(pc.latenessMs)) ingest.seed(tagId, ts);
 
   const uplink = new Uplink(
     {
@@ -97,16 +122,23 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   );
   uplink.start();
 
-  const aggregator = new WindowAggregator(config.pipeline.aggregateWindowMs, 2_000);
   const durable = new DurableWriter(store, ctx, metrics, log);
+  const flow = new FlowControl({ slowCommitMs: 1_000, minPauseMs: 250, maxPauseMs: 10_000 });
   let overCapacity = false;
-  const persist = (readings: readonly Reading[], aggregates: readonly Aggregate[]): void => {
+  let pendingAggregates: Aggregate[] = [];
+  let allStored = true;
+  const persist = (readings: readonly Reading[]): void => {
+    const aggregates = pendingAggregates;
+    pendingAggregates = [];
+    const started = performance.now();
     if (durable.write(readings, aggregates)) {
       metrics.readingsStored.inc(durable.lastStored);
-      metrics.duplicateReadings.inc(readings.length - durable.lastStored);
+      metrics.duplicateReadings.inc({ where: 'store' }, readings.length - durable.lastStored);
       metrics.aggregatesStored.inc(aggregates.length);
-    }
-    metrics.lateReadings.set(aggregator.lateReadings);
+    } else allStored = false;
+    const tookMs = performance.now() - started;
+    metrics.commitSeconds.observe(tookMs / 1000);
+    if (flow.onCommit(tookMs, now()) > 0 && !paused) setPaused(true);
     metrics.outboxBytes.set(store.outboxBytes());
     if (store.overCapacity !== overCapacity) {
       overCapacity = store.overCapacity;
@@ -118,43 +150,83 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   };
 
   const warnedRejects = new Set<string>();
-  const onRejected = (rejected: readonly Rejected[]): void => {
-    for (const r of rejected) {
-      metrics.readingsRejected.inc({ reason: r.reason });
+  const report = (source: string, result: IngestResult): void => {
+    for (const r of result.rejected) {
+      metrics.readingsRejected.inc({ source, reason: r.reason });
       const key = `${r.reading.tagId}|${r.reason}`;
       if (!warnedRejects.has(key)) {
         warnedRejects.add(key);
-        log.warn({ tag: r.reading.tagId, reason: r.reason }, `reading rejected: ${r.detail} (further rejects of this tag and reason are only counted)`);
+        log.warn({ source, tag: r.reading.tagId, reason: r.reason }, `reading rejected: ${r.detail} (further rejects of this tag and reason are only counted)`);
       }
     }
+    if (result.duplicates > 0) metrics.duplicateReadings.inc({ where: 'pipeline' }, result.duplicates);
+    for (const flag of FLAG_NAMES) if (result.flagged[flag] > 0) metrics.readingsFlagged.inc({ source, flag }, result.flagged[flag]);
+    metrics.readingsAccepted.inc({ source }, result.readings.length);
+    if (result.aggregates.length > 0) pendingAggregates.push(...result.aggregates);
   };
 
-  const sources = config.sources.map((s) => createSource(s, { logger: log, pkiDir: join(config.storage.dataDir, 'pki') }));
+  const sources = config.sources.map((s) =>
+    createSource(s, {
+      logger: log,
+      pkiDir: join(config.storage.dataDir, 'pki'),
+      edgeId,
+      declareTag: (rule) => ingest.declare({ id: rule.id, min: -Number.MAX_VALUE, max: Number.MAX_VALUE, quality: pc.quality }),
+    }),
+  );
+  let paused = false;
+  const setPaused = (on: boolean): void => {
+    paused = on;
+    metrics.sourcesPaused.set(on ? 1 : 0);
+    if (on) log.warn({ resumeInMs: flow.pausedUntilMs - now() }, 'the store is falling behind: sources paused');
+    else log.info('sources resumed');
+    for (const s of sources) (on ? s.pause() : s.resume());
+  };
+  registerSourceMetrics(metrics, sources);
+  // Sources that wait for the commit (MQTT holding its acknowledgements) get one at the end of the turn.
+  const soon$ = new Subject<void>();
   const pipeline: Subscription = merge(
-    ...sources.map((s) => s.readings$.pipe(tap((b) => metrics.readingsReceived.inc({ source: s.name }, b.length)))),
+    ...sources.map((s) =>
+      s.readings$.pipe(
+        tap((b) => {
+          metrics.readingsReceived.inc({ source: s.name }, b.length);
+          if (s.stored) soon$.next();
+        }),
+        map((b) => ingest.process(b)),
+        tap((result) => report(s.name, result)),
+        map((result) => result.readings),
+        filter((b) => b.length > 0),
+      ),
+    ),
   )
     .pipe(
-      map((batch) => validateReadings(batch, limits)),
-      tap((v) => v.rejected.length > 0 && onRejected(v.rejected)),
-      map((v) => v.accepted),
-      filter((b) => b.length > 0),
-      batchReadings(config.uplink.flushIntervalMs, config.storage.maxCommitReadings),
+      batchReadings({
+        flushMs: config.uplink.flushIntervalMs,
+        maxReadings: config.storage.maxCommitReadings,
+        soon$,
+        afterFlush: () => {
+          const ok = allStored;
+          allStored = true;
+          for (const s of sources) s.stored?.(ok);
+        },
+      }),
     )
     .subscribe({
-      next: (batch) => persist(batch, aggregator.add(batch)),
+      next: (batch) => persist(batch),
       error: (err: unknown) => log.error({ err }, 'pipeline failed'),
     });
 
   const timers = [
     setInterval(() => {
-      const closed = aggregator.flush(now());
-      if (closed.length > 0) persist([], closed);
-    }, 1000),
+      pendingAggregates.push(...ingest.flush(now()));
+      if (pendingAggregates.length > 0) persist([]);
+      if (flow.due(now()) && paused) setPaused(false);
+    }, 250),
     setInterval(() => {
       try {
         store.expire();
+        if (config.storage.retentionMs > 0) store.expireReadings(now() - config.storage.retentionMs);
       } catch (err) {
-        log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not expire old telemetry');
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'could not expire old data');
       }
     }, 10_000),
   ];
@@ -169,7 +241,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   ).then(() => undefined);
   sourcesReady.catch(() => undefined); // reported above; callers that care await it
 
-  log.info({ sources: sources.length, tags: limits.size, dataDir: config.storage.dataDir, metrics: metricsServer?.url, waiting: store.outboxDepth() }, 'edge agent started');
+  log.info({ sources: sources.length, tags: rules.length, dataDir: config.storage.dataDir, metrics: metricsServer?.url, waiting: store.outboxDepth() }, 'edge agent started');
 
   return {
     store,
@@ -184,8 +256,8 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
       await metricsServer?.close();
       await Promise.allSettled(sources.map((s) => s.stop()));
       pipeline.unsubscribe();
-      const rest = aggregator.drain();
-      if (rest.length > 0) persist([], rest);
+      pendingAggregates.push(...ingest.drain());
+      if (pendingAggregates.length > 0) persist([]);
       await uplink.stop();
       store.close();
       log.info('edge agent stopped');

@@ -29,6 +29,7 @@ interface WireBatch {
   values: number[];
   quality: number[];
   sourceStatus: number[];
+  flags: number[];
 }
 
 /** Column-packs readings: each tag name once, timestamps as deltas from the first reading. */
@@ -43,8 +44,10 @@ export function packReadings(readings: readonly Reading[]): WireBatch {
     values: new Array<number>(n),
     quality: [],
     sourceStatus: [],
+    flags: [],
   };
   let allGood = true;
+  let unflagged = true;
   for (let i = 0; i < n; i++) {
     const r = readings[i]!;
     let idx = tagIds.get(r.tagId);
@@ -57,7 +60,9 @@ export function packReadings(readings: readonly Reading[]): WireBatch {
     batch.tsDeltaMs[i] = r.tsMs - batch.baseTsMs;
     batch.values[i] = r.value;
     if (r.quality !== 0 || (r.sourceStatus ?? 0) !== 0) allGood = false;
+    if (r.flags) unflagged = false;
   }
+  if (!unflagged) batch.flags = readings.map((r) => r.flags ?? 0);
   if (!allGood) {
     batch.quality = readings.map((r) => r.quality);
     batch.sourceStatus = readings.map((r) => r.sourceStatus ?? 0);
@@ -73,6 +78,7 @@ function unpackReadings(b: {
   values?: number[];
   quality?: number[];
   sourceStatus?: number[];
+  flags?: number[];
 }): Reading[] {
   const tags = b.tags ?? [];
   const tagIndex = b.tagIndex ?? [];
@@ -80,12 +86,13 @@ function unpackReadings(b: {
   const values = b.values ?? [];
   const quality = b.quality ?? [];
   const status = b.sourceStatus ?? [];
+  const flags = b.flags ?? [];
   const n = values.length;
   if (tagIndex.length !== n || deltas.length !== n) {
     throw new ProtocolError('PROTO_INVALID_FIELD', `telemetry: column lengths differ (tag_index ${tagIndex.length}, ts_delta_ms ${deltas.length}, values ${n})`);
   }
-  if ((quality.length !== 0 && quality.length !== n) || (status.length !== 0 && status.length !== n)) {
-    throw new ProtocolError('PROTO_INVALID_FIELD', `telemetry: quality/source_status must be empty or have ${n} entries`);
+  if ((quality.length !== 0 && quality.length !== n) || (status.length !== 0 && status.length !== n) || (flags.length !== 0 && flags.length !== n)) {
+    throw new ProtocolError('PROTO_INVALID_FIELD', `telemetry: quality/source_status/flags must be empty or have ${n} entries`);
   }
   const base = toNumber(b.baseTsMs);
   const out = new Array<Reading>(n);
@@ -99,6 +106,8 @@ function unpackReadings(b: {
     const reading: Reading = { tagId, tsMs: base + toNumber(deltas[i]), value: values[i]!, quality: q };
     const s = status[i];
     if (s) reading.sourceStatus = s;
+    const f = flags[i];
+    if (f) reading.flags = f;
     out[i] = reading;
   }
   return out;

@@ -8,7 +8,7 @@
  *     payload: { kind: 'telemetry', readings: [{ tagId: 'feeder1.active_power_kw', tsMs: Date.now(), value: 812.5, quality: Quality.Good }] } }));
  *   const r = decodeEnvelope(bytes); // { ok: true, value: Envelope } | { ok: false, error: ProtocolError }
  */
-export { SCHEMA_VERSION, Quality, qualityName } from './types.js';
+export { SCHEMA_VERSION, Quality, qualityName, ReadingFlag, flagNames } from './types.js';
 export type { Reading, TagInfo, Birth, Ack, Payload, PayloadKind, Envelope, Aggregate, Gap, SeqRange, EdgeState, OutboxStats } from './types.js';
 export { ProtocolError } from './errors.js';
 export { toRanges } from './ranges.js';

@@ -15,6 +15,21 @@ export function qualityName(q: Quality): string {
   return ['good', 'uncertain', 'bad', 'stale'][q] ?? 'unknown';
 }
 
+/** What the edge's pipeline found wrong with a reading: bits of Reading.flags (mirrors `gridos.v1.ReadingFlag`). */
+export const ReadingFlag = {
+  OutOfRange: 1,
+  NotFinite: 2,
+  Stuck: 4,
+  Spike: 8,
+  Late: 16,
+} as const;
+export type ReadingFlag = (typeof ReadingFlag)[keyof typeof ReadingFlag];
+
+/** The names of the bits set in `flags`, for logs and the console. */
+export function flagNames(flags: number): string[] {
+  return Object.entries(ReadingFlag).filter(([, bit]) => (flags & bit) !== 0).map(([name]) => name);
+}
+
 /** One value of one tag at one instant. */
 export interface Reading {
   tagId: string;
@@ -24,6 +39,8 @@ export interface Reading {
   quality: Quality;
   /** The source's native status code (OPC UA StatusCode value), 0 when good. */
   sourceStatus?: number;
+  /** ReadingFlag bits set by the edge's pipeline; absent or 0 when nothing was found wrong. */
+  flags?: number;
 }
 
 export interface TagInfo {

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { Subject } from 'rxjs';
 import type { ReplaySourceConfig } from '../../config/index.js';
 import { Quality, type Reading } from '../../protocols/index.js';
-import type { Source, SourceState } from './source.js';
+import type { Source, SourceState, SourceStats } from './source.js';
 
 export interface ReplayDeps {
   logger: Logger;
@@ -40,6 +40,7 @@ export class ReplaySource implements Source {
   readonly readings$ = this.subject.asObservable();
   private _state: SourceState = 'idle';
   private timer: NodeJS.Timeout | undefined;
+  private paused = false;
   private readonly now: () => number;
 
   constructor(
@@ -64,6 +65,8 @@ export class ReplaySource implements Source {
     const perBatch = Math.max(1, Math.round((this.config.readingsPerSecond * this.config.batchIntervalMs) / 1000));
     let turn = 0;
     this.timer = setInterval(() => {
+      // paused: the replayed clock simply does not advance, as a device that is not polled
+      if (this.paused) return;
       const now = this.now();
       const batch = new Array<Reading>(perBatch);
       for (let i = 0; i < perBatch; i++) {
@@ -77,6 +80,18 @@ export class ReplaySource implements Source {
     }, this.config.batchIntervalMs);
     this._state = 'connected';
     this.deps.logger.info({ source: this.name, kind: 'replay', file: this.config.file, readingsPerSecond: this.config.readingsPerSecond }, 'replay source started');
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
+  stats(): SourceStats {
+    return { reconnects: 0, rejected: {} };
   }
 
   async stop(): Promise<void> {

@@ -14,8 +14,9 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { toRanges, type Aggregate, type Gap, type OutboxStats, type Reading } from '../../protocols/index.js';
+import { ReadingFlag, toRanges, type Aggregate, type Gap, type OutboxStats, type Reading } from '../../protocols/index.js';
 import { Lane, type OutboxLimits } from './lanes.js';
+import { chunkTimestamps, decodeChunk, encodeChunk } from './chunks.js';
 import { SCHEMA } from './schema.js';
 
 export interface OutboxMessage {
@@ -76,7 +77,11 @@ export class EdgeStore {
     this.db.exec(SCHEMA);
     this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('stream_id', ?)").run(randomUUID());
     this.s = {
-      reading: this.db.prepare('INSERT OR IGNORE INTO readings (tag_id, ts_ms, value, quality, source_status) VALUES (?, ?, ?, ?, ?)'),
+      chunk: this.db.prepare('INSERT INTO reading_chunks (tag_id, first_ts_ms, last_ts_ms, count, data, status) VALUES (?, ?, ?, ?, ?, ?)'),
+      mark: this.db.prepare('INSERT INTO tag_marks VALUES (?, ?) ON CONFLICT (tag_id) DO UPDATE SET high_water_ms = max(high_water_ms, excluded.high_water_ms)'),
+      chunksOf: this.db.prepare('SELECT first_ts_ms AS f, count AS n, data, status FROM reading_chunks WHERE tag_id = ? AND last_ts_ms >= ? AND first_ts_ms <= ? ORDER BY id'),
+      marks: this.db.prepare('SELECT tag_id AS tagId, high_water_ms AS highWaterMs FROM tag_marks'),
+      expireChunks: this.db.prepare('DELETE FROM reading_chunks WHERE last_ts_ms < ?'),
       aggregate: this.db.prepare('INSERT OR REPLACE INTO aggregates VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       meta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setSeq: this.db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'"),
@@ -108,12 +113,7 @@ export class EdgeStore {
     telemetry?: (fresh: Reading[]) => OutboxDraft[];
   }): number[] {
     return this.transaction(() => {
-      const fresh: Reading[] = [];
-      for (const r of batch.readings ?? []) {
-        // A reading of the same tag and timestamp is already stored (and forwarded): a source
-        // that resends its current values after a reconnect must not produce duplicates.
-        if (this.s.reading.run(r.tagId, r.tsMs, r.value, r.quality, r.sourceStatus ?? 0).changes > 0) fresh.push(r);
-      }
+      const fresh = this.storeReadings(batch.readings ?? []);
       for (const a of batch.aggregates ?? []) this.s.aggregate.run(a.tagId, a.windowMs, a.windowStartMs, a.mean, a.min, a.max, a.last, a.count);
       const drafts = batch.telemetry && fresh.length > 0 ? [...batch.telemetry(fresh), ...(batch.outbox ?? [])] : (batch.outbox ?? []);
       this.lastFresh = fresh.length;
@@ -121,6 +121,36 @@ export class EdgeStore {
       if (this.bytes > this.limits.maxBytes) this.dropTelemetry('outbox_full', this.limits.dropPolicy);
       return seqs;
     });
+  }
+
+  /**
+   * Stores raw readings as one chunk per tag. The pipeline has already dropped duplicates it
+   * could see; a reading it flagged Late is older than anything it remembers, so the store
+   * checks that one itself. Returns the readings stored.
+   */
+  private storeReadings(readings: readonly Reading[]): Reading[] {
+    const byTag = new Map<string, Reading[]>();
+    const fresh: Reading[] = [];
+    for (const r of readings) {
+      if (r.flags !== undefined && r.flags & ReadingFlag.Late && this.has(r.tagId, r.tsMs)) continue;
+      let list = byTag.get(r.tagId);
+      if (!list) byTag.set(r.tagId, (list = []));
+      list.push(r);
+      fresh.push(r);
+    }
+    for (const [tagId, list] of byTag) {
+      const c = encodeChunk(list);
+      this.s.chunk.run(tagId, c.firstTsMs, c.lastTsMs, c.count, c.data, c.status);
+      this.s.mark.run(tagId, c.lastTsMs);
+    }
+    return fresh;
+  }
+
+  private has(tagId: string, tsMs: number): boolean {
+    for (const c of this.s.chunksOf.iterate(tagId, tsMs, tsMs) as IterableIterator<ChunkRow>) {
+      if (chunkTimestamps(c.f, c.n, c.data).includes(tsMs)) return true;
+    }
+    return false;
   }
 
   /** Runs `fn` in a transaction; if it fails (disk full, I/O error), the in-memory totals roll back with it. */
@@ -243,11 +273,37 @@ export class EdgeStore {
     return Number(this.s.meta.get('last_seq'));
   }
 
-  /** For inspection and tests: readings of a tag, oldest first. */
-  readings(tagId: string, limit = 1_000_000): Reading[] {
-    return this.db
-      .prepare('SELECT tag_id AS tagId, ts_ms AS tsMs, value, quality FROM readings WHERE tag_id = ? ORDER BY ts_ms LIMIT ?')
-      .all(tagId, limit) as Reading[];
+  /** Raw readings of a tag with fromMs <= ts <= toMs, oldest first. */
+  readings(tagId: string, fromMs = -Number.MAX_VALUE, toMs = Number.MAX_VALUE, limit = 10_000_000): Reading[] {
+    const out: Reading[] = [];
+    for (const c of this.s.chunksOf.iterate(tagId, fromMs, toMs) as IterableIterator<ChunkRow>) {
+      for (const r of decodeChunk(tagId, c.f, c.n, c.data, c.status)) if (r.tsMs >= fromMs && r.tsMs <= toMs) out.push(r);
+    }
+    out.sort((a, b) => a.tsMs - b.tsMs);
+    return out.length > limit ? out.slice(0, limit) : out;
+  }
+
+  /**
+   * For each tag: the timestamps stored within `windowMs` of its newest one. After a restart the
+   * pipeline starts from these, so a source that sends the same readings again (a broker
+   * redelivering what it was never told was stored) is recognised.
+   */
+  recentTimestamps(windowMs: number): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const { tagId, highWaterMs } of this.s.marks.all() as { tagId: string; highWaterMs: number }[]) {
+      const since = highWaterMs - windowMs;
+      const ts: number[] = [];
+      for (const c of this.s.chunksOf.iterate(tagId, since, Number.MAX_VALUE) as IterableIterator<ChunkRow>) {
+        for (const t of chunkTimestamps(c.f, c.n, c.data)) if (t >= since) ts.push(t);
+      }
+      out.set(tagId, ts);
+    }
+    return out;
+  }
+
+  /** Deletes raw readings older than `beforeMs`; returns how many chunks went. */
+  expireReadings(beforeMs: number): number {
+    return this.s.expireChunks.run(beforeMs).changes;
   }
 
   aggregates(tagId: string): Aggregate[] {
@@ -263,6 +319,13 @@ export class EdgeStore {
   close(): void {
     this.db.close();
   }
+}
+
+interface ChunkRow {
+  f: number;
+  n: number;
+  data: Buffer;
+  status: Buffer | null;
 }
 
 interface Victim {

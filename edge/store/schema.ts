@@ -1,11 +1,14 @@
 /** The edge store's tables. */
 export const SCHEMA = `
--- Time first: a batch of readings lands on a few pages at the end of the tree instead of one
--- page per tag, which is what makes a durable (synchronous=FULL) commit cheap.
-CREATE TABLE IF NOT EXISTS readings (
-  ts_ms INTEGER NOT NULL, tag_id TEXT NOT NULL, value REAL NOT NULL,
-  quality INTEGER NOT NULL, source_status INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (ts_ms, tag_id)) WITHOUT ROWID;
+-- Raw readings, one chunk per tag per commit (chunks.ts has the blob layout).
+CREATE TABLE IF NOT EXISTS reading_chunks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, tag_id TEXT NOT NULL,
+  first_ts_ms INTEGER NOT NULL, last_ts_ms INTEGER NOT NULL, count INTEGER NOT NULL,
+  data BLOB NOT NULL, status BLOB);
+CREATE INDEX IF NOT EXISTS reading_chunks_tag ON reading_chunks (tag_id, last_ts_ms);
+CREATE INDEX IF NOT EXISTS reading_chunks_age ON reading_chunks (last_ts_ms);
+-- The newest timestamp stored per tag: where duplicate detection resumes after a restart.
+CREATE TABLE IF NOT EXISTS tag_marks (tag_id TEXT PRIMARY KEY, high_water_ms INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS aggregates (
   tag_id TEXT NOT NULL, window_ms INTEGER NOT NULL, window_start_ms INTEGER NOT NULL,
   mean REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, last REAL NOT NULL, count INTEGER NOT NULL,

@@ -42,8 +42,10 @@ export interface TagRow {
 
 export interface StoredReading {
   tsMs: number;
-  value: number;
+  /** null when the edge received something that was not a finite number (flags has NotFinite). */
+  value: number | null;
   quality: number;
+  flags: number;
 }
 
 export interface GapRow {
@@ -96,7 +98,7 @@ export class HubStore {
       tag: p(`INSERT INTO tags VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (edge_id, tag_id) DO UPDATE SET
         unit = excluded.unit, description = excluded.description, source = excluded.source, min_value = excluded.min_value, max_value = excluded.max_value`),
       series: p('INSERT INTO series (edge_id, tag_id) VALUES (?, ?) ON CONFLICT DO UPDATE SET tag_id = tag_id RETURNING id').pluck(),
-      reading: p('INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?)'),
+      reading: p('INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?)'),
       lastReading: p('UPDATE edges SET last_reading_ts_ms = max(last_reading_ts_ms, ?) WHERE id = ?'),
       aggregate: p('INSERT OR REPLACE INTO aggregates VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       gap: p('INSERT INTO gaps (edge_id, seq, reason, readings, from_ts_ms, to_ts_ms, dropped_seqs, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -109,9 +111,9 @@ export class HubStore {
         UNION SELECT t.tag_id, t.unit, t.description, t.source, t.min_value, t.max_value, NULL FROM tags t
         WHERE t.edge_id = ? AND NOT EXISTS (SELECT 1 FROM series s WHERE s.edge_id = t.edge_id AND s.tag_id = t.tag_id)
         ORDER BY 1`),
-      latest: p('SELECT ts_ms AS tsMs, value, quality FROM readings WHERE series_id = ? ORDER BY ts_ms DESC LIMIT 1'),
+      latest: p('SELECT ts_ms AS tsMs, value, quality, flags FROM readings WHERE series_id = ? ORDER BY ts_ms DESC LIMIT 1'),
       seriesId: p('SELECT id FROM series WHERE edge_id = ? AND tag_id = ?').pluck(),
-      range: p('SELECT ts_ms AS tsMs, value, quality FROM readings WHERE series_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?'),
+      range: p('SELECT ts_ms AS tsMs, value, quality, flags FROM readings WHERE series_id = ? AND ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?'),
       aggRange: p(`SELECT window_start_ms AS windowStartMs, window_ms AS windowMs, mean, min, max, last, count FROM aggregates
         WHERE series_id = ? AND window_start_ms >= ? AND window_start_ms <= ? ORDER BY window_start_ms LIMIT ?`),
       gaps: p(`SELECT seq, reason, readings, from_ts_ms AS fromTsMs, to_ts_ms AS toTsMs, dropped_seqs AS droppedSeqs, received_ms AS receivedMs
@@ -185,7 +187,7 @@ export class HubStore {
     let dup = 0;
     let newest = 0;
     for (const r of readings) {
-      if (this.s.reading.run(this.seriesId(edgeId, r.tagId), r.tsMs, r.value, r.quality).changes === 0) dup++;
+      if (this.s.reading.run(this.seriesId(edgeId, r.tagId), r.tsMs, Number.isFinite(r.value) ? r.value : null, r.quality, r.flags ?? 0).changes === 0) dup++;
       if (r.tsMs > newest) newest = r.tsMs;
     }
     if (newest > 0) this.s.lastReading.run(newest, edgeId);

@@ -17,8 +17,10 @@ CREATE TABLE IF NOT EXISTS tags (
   PRIMARY KEY (edge_id, tag_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS series (
   id INTEGER PRIMARY KEY, edge_id TEXT NOT NULL, tag_id TEXT NOT NULL, UNIQUE (edge_id, tag_id));
+-- value is NULL for a reading that was not a finite number (flagged NOT_FINITE at the edge).
 CREATE TABLE IF NOT EXISTS readings (
-  series_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL, value REAL NOT NULL, quality INTEGER NOT NULL,
+  series_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL, value REAL, quality INTEGER NOT NULL,
+  flags INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (series_id, ts_ms)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS aggregates (
   series_id INTEGER NOT NULL, window_ms INTEGER NOT NULL, window_start_ms INTEGER NOT NULL,

@@ -52,7 +52,7 @@ const TAG = 'feeder1.active_power_kw';
 
 /** Waits until the hub holds every reading the edge stored in [fromMs, toMs], and returns them. */
 async function outageArrives(fromMs: number, toMs: number) {
-  const atEdge = () => agent.store.readings(TAG).filter((r) => r.tsMs >= fromMs && r.tsMs <= toMs).map(({ tsMs, value, quality }) => ({ tsMs, value, quality }));
+  const atEdge = () => agent.store.readings(TAG).filter((r) => r.tsMs >= fromMs && r.tsMs <= toMs).map(({ tsMs, value, quality, flags }) => ({ tsMs, value, quality, flags: flags ?? 0 }));
   await waitFor('every reading of the outage at the hub', () => JSON.stringify(hub!.store.readings(EDGE, TAG, fromMs, toMs, 1_000_000)) === JSON.stringify(atEdge()), 60_000, 250);
   return atEdge();
 }

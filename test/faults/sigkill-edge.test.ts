@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hubConfigSchema, validateConfig, type EdgeConfigInput } from '../../config/index.js';
+import { EdgeStore } from '../../edge/index.js';
 import { buildHub, type Hub } from '../../hub/index.js';
 import { startSubstation, substationDefaults, type SubstationHandle } from '../../simulators/index.js';
 import { kill9, startEdgeProcess, waitUntilIngesting, writeEdgeConfig, type EdgeProcess } from '../helpers/edge-process.js';
@@ -80,7 +81,7 @@ describe(`SIGKILL the edge ${KILLS} times during ingestion`, () => {
     // the broker published the edge's last will: the hub shows it offline
     await waitFor('the hub to see the edge offline', () => hub.store.edges()[0]?.online === false, 10_000);
     expect(hub.store.edges()[0]?.stateReason).toBe('connection lost');
-    const committed = edgeDb((db) => db.prepare('SELECT COUNT(*) FROM readings').pluck().get() as number);
+    const committed = edgeDb((db) => db.prepare('SELECT coalesce(SUM(count), 0) FROM reading_chunks').pluck().get() as number);
     expect(committed).toBeGreaterThan(KILLS * 50);
 
     // Stop the source, start the edge once more and let it drain everything it holds.
@@ -101,11 +102,13 @@ describe(`SIGKILL the edge ${KILLS} times during ingestion`, () => {
     const atHub = hub.store.edges().find((e) => e.id === 'edge-k')!;
     expect(atHub.ackedThrough).toBe(lastSeq);
 
-    const tags = edgeDb((db) => db.prepare('SELECT DISTINCT tag_id FROM readings ORDER BY 1').pluck().all() as string[]);
-    expect(edgeDb((db) => db.prepare('SELECT COUNT(*) FROM readings').pluck().get())).toBe(committed);
+    const tags = edgeDb((db) => db.prepare('SELECT DISTINCT tag_id FROM reading_chunks ORDER BY 1').pluck().all() as string[]);
+    expect(edgeDb((db) => db.prepare('SELECT SUM(count) FROM reading_chunks').pluck().get())).toBe(committed);
     let total = 0;
     for (const tag of tags) {
-      const mine = edgeDb((db) => db.prepare('SELECT ts_ms AS tsMs, value, quality FROM readings WHERE tag_id = ? ORDER BY ts_ms').all(tag));
+      const store = new EdgeStore(join(dir, 'edge', 'edge.db'));
+      const mine = store.readings(tag).map(({ tsMs, value, quality, flags }) => ({ tsMs, value, quality, flags: flags ?? 0 }));
+      store.close();
       const theirs = hub.store.readings('edge-k', tag, 0, Number.MAX_SAFE_INTEGER, 1_000_000);
       expect(theirs, tag).toEqual(mine);
       total += theirs.length;

@@ -39,7 +39,7 @@ export function edgeConfigFor(sim: SubstationHandle, fields: Pick<EdgeConfigInpu
 export function expectHubHoldsEdgeReadings(agent: Agent, hub: HubStore, edgeId: string, tags: readonly string[]): number {
   let total = 0;
   for (const tag of tags) {
-    const mine = agent.store.readings(tag).map(({ tsMs, value, quality }) => ({ tsMs, value, quality }));
+    const mine = agent.store.readings(tag).map(({ tsMs, value, quality, flags }) => ({ tsMs, value, quality, flags: flags ?? 0 }));
     const theirs = hub.readings(edgeId, tag, 0, Number.MAX_SAFE_INTEGER, 1_000_000);
     expect(theirs, tag).toEqual(mine);
     total += mine.length;

@@ -58,7 +58,7 @@ describe('hub ingest', () => {
   it('stores a telemetry envelope and acknowledges its seq', async () => {
     await client.publishAsync(uplinkTopic(SITE, EDGE, 'telemetry'), Buffer.from(telemetry(1, 1.01)), { qos: 1 });
     await waitFor('the reading at the hub', async () => (await readings()).length === 1);
-    expect(await readings()).toEqual([{ tsMs: 1000, value: 1.01, quality: 0 }]);
+    expect(await readings()).toEqual([{ tsMs: 1000, value: 1.01, quality: 0, flags: 0 }]);
     const ack = await waitFor('an ack', () => acks.find((a) => a.payload.kind === 'ack' && a.payload.ack.toSeq === 1));
     expect(ack.payload).toEqual({ kind: 'ack', ack: { fromSeq: 1, toSeq: 1 } });
   });
@@ -67,7 +67,7 @@ describe('hub ingest', () => {
     const before = acks.length;
     await client.publishAsync(uplinkTopic(SITE, EDGE, 'telemetry'), Buffer.from(telemetry(1, 9.99)), { qos: 1 });
     await waitFor('a second ack', () => acks.length > before);
-    expect(await readings()).toEqual([{ tsMs: 1000, value: 1.01, quality: 0 }]);
+    expect(await readings()).toEqual([{ tsMs: 1000, value: 1.01, quality: 0, flags: 0 }]);
     expect(await metric('gridos_hub_duplicate_messages_total')).toBe(1);
   });
 
@@ -99,7 +99,7 @@ describe('hub ingest', () => {
     const edges = (await hub.app.inject({ method: 'GET', url: '/api/edges' })).json() as { id: string; siteId: string; online: boolean; lastSeq: number }[];
     expect(edges).toEqual([expect.objectContaining({ id: EDGE, siteId: SITE, online: true, lastSeq: 2 })]);
     const tags = (await hub.app.inject({ method: 'GET', url: `/api/edges/${EDGE}/tags` })).json() as { id: string; latest: { value: number } }[];
-    expect(tags).toEqual([expect.objectContaining({ id: 'feeder1.voltage_pu', latest: { tsMs: 2000, value: 1.02, quality: 0 } })]);
+    expect(tags).toEqual([expect.objectContaining({ id: 'feeder1.voltage_pu', latest: { tsMs: 2000, value: 1.02, quality: 0, flags: 0 } })]);
     expect((await hub.app.inject({ method: 'GET', url: '/api/edges/nobody/tags' })).statusCode).toBe(404);
   });
 

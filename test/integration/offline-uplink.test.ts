@@ -76,7 +76,7 @@ describe('store and forward through mosquitto', () => {
     const atHub = await hubReadings(TAG);
     // everything the edge stored up to the last acknowledged message is at the hub, exactly
     const upTo = atHub.at(-1)!.tsMs;
-    expect(atHub).toEqual(atEdge.filter((r) => r.tsMs <= upTo).map(({ tsMs, value }) => ({ tsMs, value, quality: 0 })));
+    expect(atHub).toEqual(atEdge.filter((r) => r.tsMs <= upTo).map(({ tsMs, value }) => ({ tsMs, value, quality: 0, flags: 0 })));
     expect(atHub.length).toBeGreaterThan(10);
 
     // the hub shows the edge online, its backlog and its data lag, on the API and as metrics
@@ -101,7 +101,7 @@ describe('store and forward through mosquitto', () => {
     const atHub = await hubReadings(TAG);
     const upTo = atHub.at(-1)!.tsMs;
     expect(upTo).toBeGreaterThan(atEdge.find((r) => r.tsMs > 0)!.tsMs);
-    expect(atHub).toEqual(atEdge.filter((r) => r.tsMs <= upTo).map(({ tsMs, value }) => ({ tsMs, value, quality: 0 })));
+    expect(atHub).toEqual(atEdge.filter((r) => r.tsMs <= upTo).map(({ tsMs, value }) => ({ tsMs, value, quality: 0, flags: 0 })));
     // Read the edge's side first: everything it had seen acknowledged by then is stored at the hub.
     const acknowledgedBefore = agent.store.lastSeq() - agent.store.outboxDepth();
     const metrics = await hub!.metrics.registry.getSingleMetricAsString('gridos_hub_messages_total');

@@ -26,8 +26,8 @@ describe('HubStore', () => {
     expect(recv(2, telemetry(2, 99)).fresh).toBe(false);
     expect(recv(3, telemetry(3, 99)).fresh).toBe(false);
     expect(store.readings('e', 't', 0, 10, 10)).toEqual([
-      { tsMs: 2, value: 1, quality: 0 },
-      { tsMs: 3, value: 1, quality: 0 },
+      { tsMs: 2, value: 1, quality: 0, flags: 0 },
+      { tsMs: 3, value: 1, quality: 0, flags: 0 },
     ]);
   });
 
