@@ -122,20 +122,24 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   );
   uplink.start();
 
-  const durable = new DurableWriter(store, ctx, metrics, log);
+  const durable = new DurableWriter(store, ctx, metrics, log, config.storage.maxRetainedReadings);
   const flow = new FlowControl({ slowCommitMs: 1_000, minPauseMs: 250, maxPauseMs: 10_000 });
   let overCapacity = false;
   let pendingAggregates: Aggregate[] = [];
-  let allStored = true;
+  /** Everything the sources emitted so far is durably stored (or recorded as lost): tell them. */
+  const notifyStored = (): void => {
+    const ok = durable.retainedReadings === 0;
+    for (const s of sources) s.stored?.(ok);
+  };
   const persist = (readings: readonly Reading[]): void => {
     const aggregates = pendingAggregates;
     pendingAggregates = [];
     const started = performance.now();
     if (durable.write(readings, aggregates)) {
       metrics.readingsStored.inc(durable.lastStored);
-      metrics.duplicateReadings.inc({ where: 'store' }, readings.length - durable.lastStored);
+      metrics.duplicateReadings.inc({ where: 'store' }, durable.lastAttempted - durable.lastStored);
       metrics.aggregatesStored.inc(aggregates.length);
-    } else allStored = false;
+    }
     const tookMs = performance.now() - started;
     metrics.commitSeconds.observe(tookMs / 1000);
     if (flow.onCommit(tookMs, now()) > 0 && !paused) setPaused(true);
@@ -203,11 +207,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
         flushMs: config.uplink.flushIntervalMs,
         maxReadings: config.storage.maxCommitReadings,
         soon$,
-        afterFlush: () => {
-          const ok = allStored;
-          allStored = true;
-          for (const s of sources) s.stored?.(ok);
-        },
+        afterFlush: notifyStored,
       }),
     )
     .subscribe({
@@ -218,7 +218,11 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   const timers = [
     setInterval(() => {
       pendingAggregates.push(...ingest.flush(now()));
-      if (pendingAggregates.length > 0) persist([]);
+      // Also retries what a failing store could not take (and then lets waiting sources know).
+      if (pendingAggregates.length > 0 || durable.retainedReadings > 0) {
+        persist([]);
+        notifyStored();
+      }
       if (flow.due(now()) && paused) setPaused(false);
     }, 250),
     setInterval(() => {

@@ -1,7 +1,10 @@
 /**
  * Writes each pipeline batch (raw readings, closed aggregates, their outbox messages) to the
  * store in one transaction, and survives a store that cannot write (disk full, I/O error):
- *  - raw readings of a failed batch are lost; that loss is remembered and reported to the hub as
+ *  - raw readings of a failed batch are kept in memory, up to `maxRetainedReadings`, and written
+ *    with the next attempt (sources that wait for the commit, MQTT holding its broker
+ *    acknowledgements, are not acknowledged meanwhile, so they stop sending);
+ *  - beyond that bound the oldest are lost; the loss is remembered and reported to the hub as
  *    a Gap (reason `disk_full`) with the first write that succeeds again;
  *  - aggregates are never dropped: they are kept in memory and written with the next batch;
  *  - on a full disk it first tries to make room by dropping the oldest raw telemetry waiting in
@@ -23,6 +26,7 @@ interface Loss {
 export class DurableWriter {
   private lost: Loss | undefined;
   private heldAggregates: Aggregate[] = [];
+  private retained: Reading[] = [];
   private failing = false;
 
   constructor(
@@ -30,16 +34,27 @@ export class DurableWriter {
     private readonly ctx: DraftContext,
     private readonly metrics: EdgeMetrics,
     private readonly log: Logger,
+    private readonly maxRetainedReadings = 50_000,
   ) {}
+
+  /** Raw readings waiting in memory for the store to accept them again. */
+  get retainedReadings(): number {
+    return this.retained.length;
+  }
 
   /** How many readings the last successful write stored (new, not seen before). */
   get lastStored(): number {
     return this.store.lastFresh;
   }
 
-  /** True when the batch is durably stored; false when its raw readings had to be dropped. */
-  write(readings: readonly Reading[], aggregates: readonly Aggregate[]): boolean {
+  /** How many readings the last write tried to store (retained ones included). */
+  lastAttempted = 0;
+
+  /** True when the batch (and whatever was retained before it) is durably stored. */
+  write(batch: readonly Reading[], aggregates: readonly Aggregate[]): boolean {
     const aggs = this.heldAggregates.length > 0 ? [...this.heldAggregates, ...aggregates] : aggregates;
+    const readings = this.retained.length > 0 ? [...this.retained, ...batch] : batch;
+    this.lastAttempted = readings.length;
     try {
       this.commit(readings, aggs);
       return true;
@@ -70,6 +85,7 @@ export class DurableWriter {
       ],
     });
     this.heldAggregates = [];
+    this.retained = [];
     if (this.failing) {
       this.log.info({ lostReadings: lost?.readings ?? 0 }, 'local store writable again; the loss is reported to the hub as a gap');
       this.failing = false;
@@ -80,21 +96,24 @@ export class DurableWriter {
   private onFailure(err: unknown, readings: readonly Reading[], aggs: readonly Aggregate[]): void {
     const code = errorCode(err);
     this.metrics.storeErrors.inc({ code });
-    this.metrics.droppedReadings.inc({ reason: code === 'SQLITE_FULL' ? 'disk_full' : 'store_error' }, readings.length);
     this.heldAggregates = [...aggs];
-    if (readings.length > 0) {
+    const excess = readings.length - this.maxRetainedReadings;
+    this.retained = excess > 0 ? readings.slice(excess) : [...readings];
+    if (excess > 0) {
+      const lostNow = readings.slice(0, excess);
+      this.metrics.droppedReadings.inc({ reason: code === 'SQLITE_FULL' ? 'disk_full' : 'store_error' }, lostNow.length);
       let from = Infinity;
       let to = -Infinity;
-      for (const r of readings) {
+      for (const r of lostNow) {
         if (r.tsMs < from) from = r.tsMs;
         if (r.tsMs > to) to = r.tsMs;
       }
       const l = this.lost;
-      this.lost = { readings: (l?.readings ?? 0) + readings.length, fromTsMs: Math.min(l?.fromTsMs ?? from, from), toTsMs: Math.max(l?.toTsMs ?? to, to) };
+      this.lost = { readings: (l?.readings ?? 0) + lostNow.length, fromTsMs: Math.min(l?.fromTsMs ?? from, from), toTsMs: Math.max(l?.toTsMs ?? to, to) };
     }
     if (!this.failing) {
       this.failing = true;
-      this.log.error({ code, err: err instanceof Error ? err.message : String(err) }, 'cannot write the local store; dropping raw readings (counted, reported to the hub as a gap) and keeping aggregates in memory until it recovers');
+      this.log.error({ code, err: err instanceof Error ? err.message : String(err), maxRetainedReadings: this.maxRetainedReadings }, 'cannot write the local store; keeping readings in memory up to the bound, then dropping the oldest raw ones (counted, reported to the hub as a gap), until it recovers');
     }
   }
 }

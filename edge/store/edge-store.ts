@@ -131,8 +131,14 @@ export class EdgeStore {
   private storeReadings(readings: readonly Reading[]): Reading[] {
     const byTag = new Map<string, Reading[]>();
     const fresh: Reading[] = [];
+    let lateSeen: Set<string> | undefined;
     for (const r of readings) {
-      if (r.flags !== undefined && r.flags & ReadingFlag.Late && this.has(r.tagId, r.tsMs)) continue;
+      if (r.flags !== undefined && r.flags & ReadingFlag.Late) {
+        const key = `${r.tagId}\u0000${r.tsMs}`;
+        lateSeen ??= new Set();
+        if (lateSeen.has(key) || this.has(r.tagId, r.tsMs)) continue;
+        lateSeen.add(key);
+      }
       let list = byTag.get(r.tagId);
       if (!list) byTag.set(r.tagId, (list = []));
       list.push(r);

@@ -1,6 +1,6 @@
 /**
  * Disk full: the edge's store sits on a 6 MB tmpfs that the test fills up. The agent keeps
- * running, drops only raw telemetry (counted, and reported to the hub as a gap once it can write
+ * running, holds a few readings in memory (a small bound here, so the test sees it overflow), drops only raw telemetry (counted, and reported to the hub as a gap once it can write
  * again), keeps every sequenced message, the database stays intact, and it recovers by itself
  * when space returns. Needs root to mount the tmpfs (CI runs as root).
  */
@@ -33,7 +33,7 @@ beforeAll(async () => {
   hub = await buildHub(validateConfig(hubConfigSchema, { http: { port: 0 }, broker: { mode: 'embedded', port: 0 }, storage: { dataDir: join(dir, 'hub') } }, 'test'), { logger });
   const { brokerUrl } = await hub.start();
   sim = await startTestSubstation(dir, logger, { feeders: 8, tickMs: 50 });
-  const config = edgeConfigFor(sim, { edge: { id: 'edge-full', site: 'site-full' }, hub: { mqttUrl: brokerUrl }, storage: { dataDir: join(mountPoint, 'edge') } });
+  const config = edgeConfigFor(sim, { edge: { id: 'edge-full', site: 'site-full' }, hub: { mqttUrl: brokerUrl }, storage: { dataDir: join(mountPoint, 'edge'), maxRetainedReadings: 200 } });
   agent = await startAgent(config, { logger });
   await agent.sourcesReady;
 }, 60_000);

@@ -52,9 +52,4 @@ export class HeldAcks {
     this.held = [];
     for (const p of held) this.send(p);
   }
-
-  /** What was received could not be stored: never acknowledge it (the caller reconnects so the broker redelivers). */
-  discard(): void {
-    this.held = [];
-  }
 }

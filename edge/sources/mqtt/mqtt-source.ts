@@ -156,17 +156,13 @@ export class MqttSource implements Source {
     this.log.warn(fields, msg);
   }
 
-  /** Everything emitted so far is committed (ok) or could not be (not ok). */
+  /**
+   * Everything emitted so far is committed (ok), or some of it waits in memory for a store that
+   * cannot write (not ok): then nothing is acknowledged, and the broker stops sending once its
+   * in-flight window is full.
+   */
   stored(ok: boolean): void {
-    if (!this.acks) return;
-    if (ok) {
-      if (!this.paused) this.acks.release();
-      return;
-    }
-    // Never acknowledge what is not stored: drop the connection, the broker redelivers on the next.
-    this.acks.discard();
-    this.log.warn('could not store what the broker sent; reconnecting so it is delivered again');
-    this.client?.stream.destroy();
+    if (ok && !this.paused) this.acks?.release();
   }
 
   pause(): void {

@@ -47,8 +47,9 @@ interface MetricInfo {
   name: string;
   datatype: DataType | undefined;
   rule: SparkplugTagRule | undefined;
-  /** Last value read, for the stale reading a death produces. */
+  /** Last value and timestamp read, for the stale reading a death produces. */
   last: number;
+  lastTsMs: number;
 }
 
 interface Scope {
@@ -152,7 +153,7 @@ export class SparkplugSession {
         this.rules.set(key(t.node, t.device, m.name), rule);
         out.discovered.push(rule);
       }
-      const info: MetricInfo = { name: m.name, datatype: m.datatype, rule, last: Number.NaN };
+      const info: MetricInfo = { name: m.name, datatype: m.datatype, rule, last: Number.NaN, lastTsMs: -Infinity };
       scope.byName.set(m.name, info);
       if (m.alias !== undefined) n.aliases.set(m.alias, info);
       if (rule) this.read(info, m, p.timestampMs ?? nowMs, out);
@@ -187,14 +188,20 @@ export class SparkplugSession {
       return;
     }
     const value = v.value * rule.scale + rule.offset;
+    const tsMs = m.timestampMs ?? fallbackTs;
     info.last = value;
-    out.readings.push({ tagId: rule.id, tsMs: m.timestampMs ?? fallbackTs, value, quality: Quality.Good });
+    if (tsMs > info.lastTsMs) info.lastTsMs = tsMs;
+    out.readings.push({ tagId: rule.id, tsMs, value, quality: Quality.Good });
   }
 
-  /** The node or device is gone: one stale reading per tag, carrying its last value. */
+  /**
+   * The node or device is gone: one stale reading per tag, carrying its last value, stamped
+   * now, or just after its last reading when the node's clock runs ahead of ours (the marker
+   * must follow the last good value to mean "from here on").
+   */
   private stale(_node: string, scope: Scope, nowMs: number, out: SparkplugOutcome): void {
     for (const info of scope.byName.values()) {
-      if (info.rule && !Number.isNaN(info.last)) out.readings.push({ tagId: info.rule.id, tsMs: nowMs, value: info.last, quality: Quality.Stale });
+      if (info.rule && !Number.isNaN(info.last)) out.readings.push({ tagId: info.rule.id, tsMs: Math.max(nowMs, info.lastTsMs + 1), value: info.last, quality: Quality.Stale });
     }
   }
 
