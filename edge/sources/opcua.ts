@@ -80,8 +80,9 @@ export class OpcuaSource implements Source {
   private flushScheduled = false;
   private readonly log: Logger;
   private readonly now: () => number;
-  /** A subscription silent for this long is dead, whatever node-opcua believes. */
-  private readonly silenceLimitMs: number;
+  private readonly keepAliveMs: number;
+  private readonly lostAfterMs: number;
+  private readonly rebuildAfterMs: number;
 
   constructor(
     private readonly config: OpcuaSourceConfig,
@@ -90,7 +91,9 @@ export class OpcuaSource implements Source {
     this.name = config.name;
     this.log = deps.logger.child({ source: config.name, kind: 'opcua' });
     this.now = deps.now ?? Date.now;
-    this.silenceLimitMs = Math.max(10_000, 3 * KEEP_ALIVE_COUNT * config.publishingIntervalMs);
+    this.keepAliveMs = KEEP_ALIVE_COUNT * config.publishingIntervalMs;
+    this.lostAfterMs = 3 * this.keepAliveMs;
+    this.rebuildAfterMs = this.lostAfterMs + 3 * config.reconnect.maxDelayMs;
   }
 
   get state(): SourceState {
@@ -113,7 +116,7 @@ export class OpcuaSource implements Source {
     } finally {
       this.connecting = undefined;
     }
-    if (!this.stopped) this.watchdog = setInterval(() => this.checkSilence(), Math.min(this.silenceLimitMs, 5_000));
+    if (!this.stopped) this.watchdog = setInterval(() => this.checkSilence(), Math.min(this.lostAfterMs / 3, 5_000));
   }
 
   /** Opens links until one works or the source stops; only the first failure is a warning. */
@@ -239,32 +242,43 @@ export class OpcuaSource implements Source {
   private watch(link: Link): void {
     const current = () => this.link === link && !this.stopped;
     const { client, session, subscription } = link;
-    client.on('connection_lost', () => current() && this.lost('connection lost'));
-    client.on('after_reconnection', () => current() && this.log.debug('OPC UA channel re-opened; node-opcua is repairing the session'));
-    client.on('connection_reestablished', () => {
+    const restored = () => {
       if (!current()) return;
-      this.back('node-opcua repaired the session');
+      // Restored with no loss seen: the server had dropped the session under a live channel.
+      // Silent for longer than a keep-alive period, the subscription missed data since it last spoke.
+      if (this.now() - this.lastHeardMs > this.keepAliveMs + this.config.publishingIntervalMs) this.lost('the server had dropped the session', this.lastHeardMs);
+      this.back('node-opcua restored the session');
       this.reportRefused(link);
       // A pause or resume while the link was down has not reached the server yet.
       this.applyPublishing();
-    });
+    };
+    client.on('connection_lost', () => current() && this.lost('connection lost'));
+    client.on('after_reconnection', () => current() && this.log.debug('OPC UA channel re-opened; node-opcua is repairing the session'));
+    session.on('session_restored', restored);
+    client.on('connection_reestablished', restored);
     session.on('session_repaired_failed', (err: Error) => current() && this.rebuild(`node-opcua could not repair the session: ${err.message}`));
     session.on('session_closed', (status) => current() && this.rebuild(`the server closed the session (${status.name})`));
     // With the channel up, a failed keep-alive means the session itself is gone on the server.
     session.on('keepalive_failure', () => current() && this.linkUp && this.rebuild('session keep-alive failed'));
     subscription.on('terminated', () => current() && this.rebuild('the server ended the subscription'));
-    for (const e of ['session_restored', 'session_repaired', 'keepalive_failure', 'session_closed']) session.on(e, (...a: unknown[]) => this.log.debug({ e, a: String(a) }, 'DEBUG session event'));
-    for (const e of ['status_changed', 'subscriptionId_changed', 'internal_error', 'terminated', 'error']) subscription.on(e, (...a: unknown[]) => this.log.debug({ e, a: String(a) }, 'DEBUG sub event'));
-    for (const e of ['start_reconnection', 'repairConnectionStarted', 'connection_lost', 'after_reconnection', 'connection_reestablished', 'backoff', 'close']) client.on(e as 'close', (...a: unknown[]) => this.log.debug({ e, a: String(a) }, 'DEBUG client event'));
-    subscription.on('keepalive', () => (this.lastHeardMs = this.now()));
-    subscription.on('received_notifications', () => (this.lastHeardMs = this.now()));
+    const heard = () => {
+      this.lastHeardMs = this.now();
+      if (current() && !this.linkUp) this.back('the subscription delivers again');
+    };
+    subscription.on('keepalive', heard);
+    subscription.on('received_notifications', heard);
   }
 
+  /**
+   * The server sends at least a keep-alive every keep-alive period. Three missed ones: the link
+   * is lost, whatever node-opcua believes. Silent for long after that: node-opcua is not getting
+   * it back, so the source re-creates everything itself.
+   */
   private checkSilence(): void {
     if (!this.link || this.stopped || this.connecting) return;
     const silentMs = this.now() - this.lastHeardMs;
-    this.log.debug({ silentMs }, 'DEBUG silence');
-    if (silentMs > this.silenceLimitMs) this.rebuild(`no data or keep-alive for ${silentMs} ms`);
+    if (silentMs > this.rebuildAfterMs) this.rebuild(`no data or keep-alive for ${silentMs} ms`);
+    else if (silentMs > this.lostAfterMs) this.lost(`no data or keep-alive for ${silentMs} ms`);
   }
 
   /** Drops the current client and builds a new one; the loss is recorded at once. */
@@ -282,13 +296,13 @@ export class OpcuaSource implements Source {
       .finally(() => (this.connecting = undefined));
   }
 
-  private lost(reason: string): void {
+  private lost(reason: string, atMs = this.now()): void {
     if (!this.linkUp) return;
     this.linkUp = false;
     this._state = 'reconnecting';
-    this.lostAtMs = this.now();
+    this.lostAtMs = atMs;
     this.log.warn({ reason }, 'OPC UA link lost; reconnecting');
-    this.markStale();
+    this.markStale(atMs);
   }
 
   private back(how: string): void {
@@ -332,8 +346,7 @@ export class OpcuaSource implements Source {
    * The link is down: record it as a quality event, one stale reading per tag (its last value,
    * status BadNotConnected) at the moment it was lost, so the gap shows instead of hiding.
    */
-  private markStale(): void {
-    const tsMs = this.now();
+  private markStale(tsMs: number): void {
     for (const [tagId, value] of this.lastValues) {
       this.pending.push({ tagId, tsMs, value, quality: Quality.Stale, sourceStatus: BAD_NOT_CONNECTED });
     }

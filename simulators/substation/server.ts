@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ServerSession } from 'node-opcua';
 import type { Logger } from 'pino';
 import { buildAddressSpace } from './address-space.js';
 import { initialState, step, type Inputs, type PhysicsParams, type SubstationState } from './physics.js';
@@ -31,6 +32,12 @@ export interface SubstationHandle {
   /** The value served for a node with exactly this source timestamp, if it is still in the log. */
   servedValue(nodeId: string, sourceTimestampMs: number): number | undefined;
   snapshot(): SubstationState;
+  /**
+   * Closes every client session and deletes its subscriptions, leaving the connections open: what
+   * a device does when sessions time out or it restarts its application but not its network stack.
+   * Returns how many it closed.
+   */
+  closeSessions(): number;
   /** Stops the clock and shuts the server down; calling it again waits for the same shutdown. */
   stop(): Promise<void>;
 }
@@ -62,6 +69,10 @@ export async function serveSubstation(params: PhysicsParams, options: ServerOpti
     serverInfo: { applicationUri: NAMESPACE_URI, productUri: NAMESPACE_URI, applicationName: { text: 'gridos substation simulator' } },
     buildInfo: { productName: 'gridos substation simulator', manufacturerName: 'gridos', softwareVersion: '0.1.0' },
   });
+
+  const sessions = new Set<ServerSession>();
+  server.on('create_session', (session) => sessions.add(session));
+  server.on('session_closed', (session) => sessions.delete(session));
 
   const inputs: Inputs = { curtailmentLimitPct: 100, batterySetpointKw: 0 };
   let state = initialState(params, options.startSimTime.getTime(), inputs);
@@ -115,6 +126,12 @@ export async function serveSubstation(params: PhysicsParams, options: ServerOpti
     points: defs.map(publicPoint),
     servedValue: (nodeId, tsMs) => served.valueAt(nodeId, tsMs),
     snapshot: () => state,
+    closeSessions() {
+      const open = [...sessions];
+      for (const session of open) server.engine.closeSession(session.authenticationToken, true, 'Forcing');
+      log.info({ sessions: open.length }, 'closed every client session');
+      return open.length;
+    },
     stop() {
       stopping ??= (async () => {
         clearInterval(timer);

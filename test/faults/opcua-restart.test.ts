@@ -2,7 +2,7 @@
  * The OPC UA server restarts under the edge: stop the simulator's server for 5 s and start it
  * again on the same port, five times in a row. After each return, readings of every monitored
  * item flow again within 10 s, and each outage is recorded as a quality event (a stale reading
- * per tag at the moment the link was lost), never silently hidden.
+ * per tag at the moment the link was lost) and counted as a reconnect, never silently hidden.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,5 +60,6 @@ describe(`the OPC UA server restarts ${RESTARTS} times`, () => {
       const stale = agent.store.readings(tags[0]!).filter((r) => r.quality === Quality.Stale && r.tsMs >= downAt - 1_000 && r.tsMs <= backAt);
       expect(stale.length, `restart ${i + 1}`).toBeGreaterThanOrEqual(1);
     }
+    expect(agent.sources[0]!.stats().reconnects).toBeGreaterThanOrEqual(RESTARTS);
   }, 200_000);
 });
