@@ -6,8 +6,9 @@
 import { benchCodec } from './codec.js';
 import { benchOutbox } from './outbox-write.js';
 import { benchBackfill } from './backfill-drain.js';
+import { benchIngest } from './ingest.js';
 
-const benches: Record<string, (args: string[]) => unknown> = { codec: benchCodec, outbox: benchOutbox, backfill: benchBackfill };
+const benches: Record<string, (args: string[]) => unknown> = { codec: benchCodec, outbox: benchOutbox, backfill: benchBackfill, ingest: benchIngest };
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));

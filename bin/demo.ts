@@ -5,9 +5,7 @@
 import { Command, Option } from 'commander';
 import { join, resolve } from 'node:path';
 import { edgeConfigSchema, hubConfigSchema, validateConfig, type EdgeConfigInput, type HubConfigInput } from '../config/index.js';
-import { startAgent } from '../edge/index.js';
-import { buildHub } from '../hub/index.js';
-import { startSubstation, substationDefaults } from '../simulators/index.js';
+import { substationDefaults } from '../simulators/substation/options.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { dateOption, intOption, onShutdown, positiveNumber } from './options.js';
 
@@ -31,6 +29,8 @@ export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel:
     broker: { mode: 'embedded', host: '127.0.0.1', port: opts.mqttPort },
     storage: { dataDir: join(dataDir, 'hub') },
   };
+  // Loaded here, not at the top: `gridos edge` on a gateway should not pay for the hub and simulators.
+  const [{ buildHub }, { startAgent }, { startSubstation }] = await Promise.all([import('../hub/index.js'), import('../edge/index.js'), import('../simulators/index.js')]);
   const hub = await buildHub(validateConfig(hubConfigSchema, { ...hubDoc }, 'demo hub config'), { logger });
   const { httpUrl, brokerUrl } = await hub.start();
 

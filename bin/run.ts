@@ -1,8 +1,10 @@
-/** `gridos hub` and `gridos edge`: load a config, start the component, stop cleanly on a signal. */
+/**
+ * `gridos hub` and `gridos edge`: load a config, start the component, stop cleanly on a signal.
+ * The component is imported only when its command runs: an edge gateway does not load the
+ * hub's web server and broker, and `--help` starts fast.
+ */
 import { Command } from 'commander';
 import { loadEdgeConfig, loadHubConfig } from '../config/index.js';
-import { startAgent } from '../edge/index.js';
-import { buildHub } from '../hub/index.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { exitOnConfigError, onShutdown } from './options.js';
 
@@ -30,6 +32,7 @@ export function hubCommand(): Command {
         return;
       }
       const logger = createLogger({ level: global.logLevel ?? config.log.level, format: global.logFormat, name: 'gridos-hub' });
+      const { buildHub } = await import('../hub/index.js');
       const hub = await buildHub(config, { logger });
       const { httpUrl, brokerUrl } = await hub.start();
       process.stderr.write(`gridos hub: console ${httpUrl}/  broker ${brokerUrl}\n`);
@@ -56,6 +59,7 @@ export function edgeCommand(): Command {
         return;
       }
       const logger = createLogger({ level: global.logLevel ?? config.log.level, format: global.logFormat, name: 'gridos-edge' });
+      const { startAgent } = await import('../edge/index.js');
       const agent = await startAgent(config, { logger });
       onShutdown(() => agent.stop());
     });

@@ -190,12 +190,19 @@ export const edgeConfigSchema = z
         dataDir: z.string().min(1),
         /** At most this many readings per durable transaction (one fsync); messages stay at uplink.maxBatchReadings. */
         maxCommitReadings: z.number().int().min(1).max(1_000_000).default(20_000),
+        /**
+         * Input that waits on its commit (MQTT, acknowledged to its broker only once stored) is
+         * gathered this long, then committed with one fsync. The broker's in-flight window
+         * (mosquitto max_inflight_messages) divided by this is the most messages per second a
+         * source can take: raise the window for high rates.
+         */
+        groupCommit: duration.default(20),
         /** While the store cannot write (disk full), keep up to this many readings in memory before dropping the oldest. */
         maxRetainedReadings: z.number().int().min(0).max(10_000_000).default(50_000),
         /** How long raw readings stay in the local store (aggregates stay); 0 keeps them for ever. */
         retention: duration.default(30 * 86_400_000),
       })
-      .transform(({ retention, ...rest }) => ({ ...rest, retentionMs: retention })),
+      .transform(({ retention, groupCommit, ...rest }) => ({ ...rest, retentionMs: retention, groupCommitMs: groupCommit })),
     sources: z.array(source).min(1),
     pipeline: z
       .strictObject({

@@ -207,6 +207,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
         flushMs: config.uplink.flushIntervalMs,
         maxReadings: config.storage.maxCommitReadings,
         soon$,
+        soonMs: config.storage.groupCommitMs,
         afterFlush: notifyStored,
       }),
     )

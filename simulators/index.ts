@@ -18,3 +18,7 @@ export { NAMESPACE_URI, type SubstationPoint } from './substation/points.js';
 export type { SubstationState, FeederState, PvParams, BatteryParams, Inputs, PhysicsParams } from './substation/physics.js';
 export { step, initialState, batteryPowerKw, nextSocPct, pvAvailableKw, voltagePu, defaultBattery, defaultPv } from './substation/physics.js';
 export { parseLoadCsv, perUnitAt, loadSeriesFile, naiveMs, type LoadSeries } from './substation/load-profile.js';
+export { startSparkplugNode } from './sparkplug/node.js';
+export type { SparkplugNode, SparkplugCounters, SparkplugMetricInfo } from './sparkplug/handle.js';
+export { sparkplugNodeDefaults, SparkplugOptionsError, type SparkplugNodeOptions } from './sparkplug/options.js';
+export { metricTable as sparkplugMetricTable, signalValue as sparkplugSignalValue, type MetricDef as SparkplugMetricDef } from './sparkplug/metrics.js';

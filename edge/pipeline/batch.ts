@@ -1,11 +1,12 @@
 /**
  * Batching stage: gathers readings into durable commits.
  * In: batches of readings of any size. Out: batches of at most `maxReadings`, emitted when that
- * many have gathered, `flushMs` after the oldest pending reading, or, once `soon$` has fired,
- * at the end of the current turn of the event loop (group commit: a source waiting on the
- * commit, such as MQTT holding its broker acknowledgements, gets one as soon as the messages
- * that arrived together are in). After every flush, when nothing is pending any more,
- * `afterFlush` runs: by then everything received so far has gone downstream.
+ * many have gathered, `flushMs` after the oldest pending reading, or `soonMs` after it when
+ * some of the input waits on its commit (`soon$` fires with it: MQTT holding its broker
+ * acknowledgements). Group commit: one fsync for everything gathered meanwhile, and a broker
+ * waiting for acknowledgements waits no longer than that.
+ * After every flush, when nothing is pending any more, `afterFlush` runs: by then everything
+ * received so far has gone downstream.
  * State: the pending readings. Completes after emitting what is pending when its input completes.
  * Time comes from the scheduler, so tests can run it on a virtual clock.
  */
@@ -16,23 +17,24 @@ export interface BatchOptions {
   flushMs: number;
   maxReadings: number;
   scheduler?: SchedulerLike;
-  /** Each emission asks for a flush at the end of the current turn. */
+  /** Fires with input that waits on its commit. */
   soon$?: Observable<unknown>;
+  soonMs?: number;
   afterFlush?: () => void;
 }
 
 export function batchReadings(options: BatchOptions): OperatorFunction<Reading[], Reading[]> {
-  const { flushMs, maxReadings, scheduler = asyncScheduler, soon$, afterFlush } = options;
+  const { flushMs, maxReadings, scheduler = asyncScheduler, soon$, soonMs = 20, afterFlush } = options;
   return (source) =>
     new Observable<Reading[]>((out) => {
       let pending: Reading[] = [];
       let timer: Subscription | undefined;
-      let immediate: NodeJS.Immediate | undefined;
+      let soonTimer: NodeJS.Timeout | undefined;
       const flush = (): void => {
         timer?.unsubscribe();
         timer = undefined;
-        if (immediate) clearImmediate(immediate);
-        immediate = undefined;
+        if (soonTimer) clearTimeout(soonTimer);
+        soonTimer = undefined;
         while (pending.length > 0) {
           const head = pending.length > maxReadings ? pending.slice(0, maxReadings) : pending;
           pending = pending.length > maxReadings ? pending.slice(maxReadings) : [];
@@ -41,7 +43,7 @@ export function batchReadings(options: BatchOptions): OperatorFunction<Reading[]
         afterFlush?.();
       };
       const soon = soon$?.subscribe(() => {
-        immediate ??= setImmediate(flush);
+        soonTimer ??= setTimeout(flush, soonMs);
       });
       const sub = source.subscribe({
         next(batch) {
@@ -57,7 +59,7 @@ export function batchReadings(options: BatchOptions): OperatorFunction<Reading[]
       });
       return () => {
         timer?.unsubscribe();
-        if (immediate) clearImmediate(immediate);
+        if (soonTimer) clearTimeout(soonTimer);
         soon?.unsubscribe();
         sub.unsubscribe();
       };

@@ -63,6 +63,9 @@ export class EdgeStore {
   readonly streamId: string;
   /** How many readings of the last commit were new. */
   lastFresh = 0;
+  /** Newest timestamp stored per tag since the marks were last written. */
+  private readonly marks = new Map<string, number>();
+  private marksWrittenMs = 0;
 
   constructor(
     readonly path: string,
@@ -147,7 +150,15 @@ export class EdgeStore {
     for (const [tagId, list] of byTag) {
       const c = encodeChunk(list);
       this.s.chunk.run(tagId, c.firstTsMs, c.lastTsMs, c.count, c.data, c.status);
-      this.s.mark.run(tagId, c.lastTsMs);
+      if (c.lastTsMs > (this.marks.get(tagId) ?? -Infinity)) this.marks.set(tagId, c.lastTsMs);
+    }
+    // A tag's mark only has to be a lower bound of what is stored (recentTimestamps reads every
+    // chunk after it), so it is written once a second, not with every commit.
+    const now = Date.now();
+    if (now - this.marksWrittenMs >= 1000 && this.marks.size > 0) {
+      for (const [tagId, ts] of this.marks) this.s.mark.run(tagId, ts);
+      this.marks.clear();
+      this.marksWrittenMs = now;
     }
     return fresh;
   }
@@ -262,6 +273,11 @@ export class EdgeStore {
     return gone.length;
   }
 
+  /** Applies several acknowledgements in one transaction; returns how many messages that removed. */
+  acknowledgeMany(ranges: readonly { fromSeq: number; toSeq: number }[]): number {
+    return this.transaction(() => ranges.reduce((n, r) => n + this.acknowledge(r.fromSeq, r.toSeq), 0));
+  }
+
   outboxDepth(): number {
     return this.count;
   }
@@ -323,6 +339,7 @@ export class EdgeStore {
   }
 
   close(): void {
+    for (const [tagId, ts] of this.marks) this.s.mark.run(tagId, ts);
     this.db.close();
   }
 }

@@ -49,6 +49,8 @@ export class Uplink {
   private readonly inflight = new Map<number, number>();
   private readonly share: LinkShare;
   private timers: NodeJS.Timeout[] = [];
+  private pendingAcks: { fromSeq: number; toSeq: number }[] = [];
+  private ackImmediate: NodeJS.Immediate | undefined;
   private readonly inFlight: number;
   private readonly ackTimeoutMs: number;
   private readonly log: Logger;
@@ -191,17 +193,26 @@ export class Uplink {
       this.log.warn({ topic, edge: env.edgeId, kind: env.payload.kind }, 'ignoring a command that is not an ack for this edge');
       return;
     }
-    const { fromSeq, toSeq } = env.payload.ack;
+    // Acknowledgements that arrive together are applied together: one transaction (one fsync)
+    // for all of them, not one per range.
+    this.pendingAcks.push(env.payload.ack);
+    this.ackImmediate ??= setImmediate(() => this.applyAcks());
+  }
+
+  private applyAcks(): void {
+    this.ackImmediate = undefined;
+    const ranges = this.pendingAcks;
+    this.pendingAcks = [];
     let removed: number;
     try {
-      removed = this.store.acknowledge(fromSeq, toSeq);
+      removed = this.store.acknowledgeMany(ranges);
     } catch (err) {
       // A full disk can refuse even a delete: the messages stay, and are sent (and acknowledged) again later.
       this.metrics.storeErrors.inc({ code: (err as { code?: string }).code ?? 'UNKNOWN' });
-      this.log.warn({ fromSeq, toSeq, err: err instanceof Error ? err.message : String(err) }, 'could not remove acknowledged messages from the outbox');
+      this.log.warn({ ranges: ranges.length, err: err instanceof Error ? err.message : String(err) }, 'could not remove acknowledged messages from the outbox');
       return;
     }
-    for (const seq of this.inflight.keys()) if (seq >= fromSeq && seq <= toSeq) this.inflight.delete(seq);
+    for (const seq of this.inflight.keys()) if (ranges.some((r) => seq >= r.fromSeq && seq <= r.toSeq)) this.inflight.delete(seq);
     this.metrics.acknowledged.inc(removed);
     this.pump();
   }
@@ -213,6 +224,10 @@ export class Uplink {
    */
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    if (this.ackImmediate) {
+      clearImmediate(this.ackImmediate);
+      this.applyAcks();
+    }
     const client = this.client;
     if (!client) return;
     const within = <T>(p: Promise<T>, ms: number) =>

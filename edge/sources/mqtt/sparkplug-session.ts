@@ -12,7 +12,7 @@
  * Rebirth requests are throttled per node so a flapping link does not flood the node.
  */
 import { Quality, type Reading } from '../../../protocols/index.js';
-import { BDSEQ_METRIC, numericValue, type DataType, type Metric, type Payload, type SparkplugTopic } from '../../../protocols/sparkplug/index.js';
+import { BDSEQ_METRIC, DataType, numericValue, type Metric, type Payload, type SparkplugTopic } from '../../../protocols/sparkplug/index.js';
 
 export interface SparkplugTagRule {
   id: string;
@@ -182,12 +182,19 @@ export class SparkplugSession {
 
   private read(info: MetricInfo, m: Metric, fallbackTs: number, out: SparkplugOutcome): void {
     const rule = info.rule!;
-    const v = numericValue(m, m.datatype ?? info.datatype);
-    if (!v.ok) {
-      this.reject(out, v.reason, `${rule.id} (${info.name}): ${v.detail}`);
-      return;
+    const datatype = m.datatype ?? info.datatype;
+    let raw: number;
+    // Doubles and floats are nearly all of it: read them without the general conversion.
+    if ((datatype === DataType.Double || datatype === DataType.Float) && typeof m.value === 'number' && !m.isNull) raw = m.value;
+    else {
+      const v = numericValue(m, datatype);
+      if (!v.ok) {
+        this.reject(out, v.reason, `${rule.id} (${info.name}): ${v.detail}`);
+        return;
+      }
+      raw = v.value;
     }
-    const value = v.value * rule.scale + rule.offset;
+    const value = raw * rule.scale + rule.offset;
     const tsMs = m.timestampMs ?? fallbackTs;
     info.last = value;
     if (tsMs > info.lastTsMs) info.lastTsMs = tsMs;
