@@ -18,6 +18,10 @@ export interface SourceStats {
   reconnects: number;
   /** Messages or values the source could not turn into readings, by reason (e.g. `malformed_payload`). */
   rejected: Record<string, number>;
+  /** Messages received (sources that receive messages: MQTT). */
+  messages?: number;
+  /** Of those, messages that gave no reading at all (each counted under at least one reason in `rejected`). */
+  messagesRefused?: number;
 }
 
 export interface Source {

@@ -92,3 +92,59 @@ export function chunkTimestamps(firstTsMs: number, count: number, data: Buffer):
   const base = format === DELTAS ? firstTsMs : 0;
   return Array.from(ts, (t) => base + t);
 }
+
+/**
+ * Merges chunks of one tag into one, column by column (no Reading objects): how the readings
+ * of many small commits become one chunk on compaction.
+ */
+export function mergeChunks(parts: readonly Chunk[]): Chunk {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  let first = Infinity;
+  let last = -Infinity;
+  let anyStatus = false;
+  for (const p of parts) {
+    n += p.count;
+    if (p.firstTsMs < first) first = p.firstTsMs;
+    if (p.lastTsMs > last) last = p.lastTsMs;
+    if (p.status) anyStatus = true;
+  }
+  const format = last - first <= 0x7fffffff ? DELTAS : ABSOLUTE;
+  const tsBytes = format === DELTAS ? 4 : 8;
+  const buf = new ArrayBuffer(8 + n * (8 + tsBytes + 2));
+  new Uint8Array(buf, 0, 1)[0] = format;
+  const values = new Float64Array(buf, 8, n);
+  const tsOffset = 8 + n * 8;
+  const ts = format === DELTAS ? new Int32Array(buf, tsOffset, n) : new Float64Array(buf, tsOffset, n);
+  const quality = new Uint8Array(buf, tsOffset + n * tsBytes, n);
+  const flags = new Uint8Array(buf, tsOffset + n * tsBytes + n, n);
+  const status = anyStatus ? new Uint32Array(n) : undefined;
+  const base = format === DELTAS ? first : 0;
+  let at = 0;
+  for (const p of parts) {
+    const c = view(p);
+    values.set(c.values, at);
+    const shift = c.base - base;
+    for (let i = 0; i < p.count; i++) ts[at + i] = c.ts[i]! + shift;
+    quality.set(c.quality, at);
+    flags.set(c.flags, at);
+    if (status && p.status) status.set(new Uint32Array(new Uint8Array(p.status).buffer), at);
+    at += p.count;
+  }
+  return { firstTsMs: first, lastTsMs: last, count: n, data: Buffer.from(buf), status: status ? Buffer.from(status.buffer) : null };
+}
+
+function view(c: Chunk) {
+  const buf = new Uint8Array(c.data).buffer;
+  const n = c.count;
+  const format = new Uint8Array(buf, 0, 1)[0];
+  const tsBytes = format === DELTAS ? 4 : 8;
+  const tsOffset = 8 + n * 8;
+  return {
+    base: format === DELTAS ? c.firstTsMs : 0,
+    values: new Float64Array(buf, 8, n),
+    ts: format === DELTAS ? new Int32Array(buf, tsOffset, n) : new Float64Array(buf, tsOffset, n),
+    quality: new Uint8Array(buf, tsOffset + n * tsBytes, n),
+    flags: new Uint8Array(buf, tsOffset + n * tsBytes + n, n),
+  };
+}

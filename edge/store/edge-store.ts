@@ -16,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ReadingFlag, toRanges, type Aggregate, type Gap, type OutboxStats, type Reading } from '../../protocols/index.js';
 import { Lane, type OutboxLimits } from './lanes.js';
-import { chunkTimestamps, decodeChunk, encodeChunk } from './chunks.js';
+import { RawReadings } from './raw-readings.js';
 import { SCHEMA } from './schema.js';
 
 export interface OutboxMessage {
@@ -63,9 +63,7 @@ export class EdgeStore {
   readonly streamId: string;
   /** How many readings of the last commit were new. */
   lastFresh = 0;
-  /** Newest timestamp stored per tag since the marks were last written. */
-  private readonly marks = new Map<string, number>();
-  private marksWrittenMs = 0;
+  private readonly raw: RawReadings;
 
   constructor(
     readonly path: string,
@@ -80,11 +78,6 @@ export class EdgeStore {
     this.db.exec(SCHEMA);
     this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('stream_id', ?)").run(randomUUID());
     this.s = {
-      chunk: this.db.prepare('INSERT INTO reading_chunks (tag_id, first_ts_ms, last_ts_ms, count, data, status) VALUES (?, ?, ?, ?, ?, ?)'),
-      mark: this.db.prepare('INSERT INTO tag_marks VALUES (?, ?) ON CONFLICT (tag_id) DO UPDATE SET high_water_ms = max(high_water_ms, excluded.high_water_ms)'),
-      chunksOf: this.db.prepare('SELECT first_ts_ms AS f, count AS n, data, status FROM reading_chunks WHERE tag_id = ? AND last_ts_ms >= ? AND first_ts_ms <= ? ORDER BY id'),
-      marks: this.db.prepare('SELECT tag_id AS tagId, high_water_ms AS highWaterMs FROM tag_marks'),
-      expireChunks: this.db.prepare('DELETE FROM reading_chunks WHERE last_ts_ms < ?'),
       aggregate: this.db.prepare('INSERT OR REPLACE INTO aggregates VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       meta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setSeq: this.db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'"),
@@ -98,6 +91,7 @@ export class EdgeStore {
       expired: this.db.prepare(`SELECT seq, bytes, readings, first_ts_ms AS f, last_ts_ms AS l FROM outbox WHERE lane = ${Lane.Telemetry} AND created_ms < ? ORDER BY seq LIMIT 10000`),
       delete: this.db.prepare('DELETE FROM outbox WHERE seq = ?'),
     };
+    this.raw = new RawReadings(this.db);
     this.streamId = String(this.s.meta.get('stream_id'));
     const t = this.s.totals.get() as { n: number; b: number };
     this.count = t.n;
@@ -115,7 +109,7 @@ export class EdgeStore {
     /** Builds the telemetry messages from the readings that were new (not already stored). */
     telemetry?: (fresh: Reading[]) => OutboxDraft[];
   }): number[] {
-    return this.transaction(() => {
+    const seqs = this.transaction(() => {
       const fresh = this.storeReadings(batch.readings ?? []);
       for (const a of batch.aggregates ?? []) this.s.aggregate.run(a.tagId, a.windowMs, a.windowStartMs, a.mean, a.min, a.max, a.last, a.count);
       const drafts = batch.telemetry && fresh.length > 0 ? [...batch.telemetry(fresh), ...(batch.outbox ?? [])] : (batch.outbox ?? []);
@@ -124,6 +118,20 @@ export class EdgeStore {
       if (this.bytes > this.limits.maxBytes) this.dropTelemetry('outbox_full', this.limits.dropPolicy);
       return seqs;
     });
+    this.compactIfDue();
+    return seqs;
+  }
+
+  /** Moves the raw readings journal into per-tag chunks when it is time (a failure leaves it for the next try). */
+  compactIfDue(): void {
+    const now = this.now();
+    if (!this.raw.due(now)) return;
+    try {
+      this.db.transaction(() => this.raw.compact())();
+      this.raw.compacted(now);
+    } catch {
+      // e.g. a full disk: the journal keeps the readings, compaction is tried again later
+    }
   }
 
   /**
@@ -147,35 +155,23 @@ export class EdgeStore {
       list.push(r);
       fresh.push(r);
     }
-    for (const [tagId, list] of byTag) {
-      const c = encodeChunk(list);
-      this.s.chunk.run(tagId, c.firstTsMs, c.lastTsMs, c.count, c.data, c.status);
-      if (c.lastTsMs > (this.marks.get(tagId) ?? -Infinity)) this.marks.set(tagId, c.lastTsMs);
-    }
-    // A tag's mark only has to be a lower bound of what is stored (recentTimestamps reads every
-    // chunk after it), so it is written once a second, not with every commit.
-    const now = Date.now();
-    if (now - this.marksWrittenMs >= 1000 && this.marks.size > 0) {
-      for (const [tagId, ts] of this.marks) this.s.mark.run(tagId, ts);
-      this.marks.clear();
-      this.marksWrittenMs = now;
-    }
+    this.raw.append(byTag);
     return fresh;
   }
 
   private has(tagId: string, tsMs: number): boolean {
-    for (const c of this.s.chunksOf.iterate(tagId, tsMs, tsMs) as IterableIterator<ChunkRow>) {
-      if (chunkTimestamps(c.f, c.n, c.data).includes(tsMs)) return true;
-    }
-    return false;
+    return this.raw.has(tagId, tsMs);
   }
 
   /** Runs `fn` in a transaction; if it fails (disk full, I/O error), the in-memory totals roll back with it. */
   private transaction<T>(fn: () => T): T {
     const before = { count: this.count, bytes: this.bytes, messages: this.dropped.messages, readings: this.dropped.readings, over: this.overCapacity };
     try {
-      return this.db.transaction(fn)();
+      const out = this.db.transaction(fn)();
+      this.raw.settle();
+      return out;
     } catch (e) {
+      this.raw.discard();
       this.count = before.count;
       this.bytes = before.bytes;
       this.dropped.messages = before.messages;
@@ -297,12 +293,7 @@ export class EdgeStore {
 
   /** Raw readings of a tag with fromMs <= ts <= toMs, oldest first. */
   readings(tagId: string, fromMs = -Number.MAX_VALUE, toMs = Number.MAX_VALUE, limit = 10_000_000): Reading[] {
-    const out: Reading[] = [];
-    for (const c of this.s.chunksOf.iterate(tagId, fromMs, toMs) as IterableIterator<ChunkRow>) {
-      for (const r of decodeChunk(tagId, c.f, c.n, c.data, c.status)) if (r.tsMs >= fromMs && r.tsMs <= toMs) out.push(r);
-    }
-    out.sort((a, b) => a.tsMs - b.tsMs);
-    return out.length > limit ? out.slice(0, limit) : out;
+    return this.raw.query(tagId, fromMs, toMs, limit);
   }
 
   /**
@@ -311,21 +302,12 @@ export class EdgeStore {
    * redelivering what it was never told was stored) is recognised.
    */
   recentTimestamps(windowMs: number): Map<string, number[]> {
-    const out = new Map<string, number[]>();
-    for (const { tagId, highWaterMs } of this.s.marks.all() as { tagId: string; highWaterMs: number }[]) {
-      const since = highWaterMs - windowMs;
-      const ts: number[] = [];
-      for (const c of this.s.chunksOf.iterate(tagId, since, Number.MAX_VALUE) as IterableIterator<ChunkRow>) {
-        for (const t of chunkTimestamps(c.f, c.n, c.data)) if (t >= since) ts.push(t);
-      }
-      out.set(tagId, ts);
-    }
-    return out;
+    return this.raw.recentTimestamps(windowMs);
   }
 
   /** Deletes raw readings older than `beforeMs`; returns how many chunks went. */
   expireReadings(beforeMs: number): number {
-    return this.s.expireChunks.run(beforeMs).changes;
+    return this.raw.expire(beforeMs);
   }
 
   aggregates(tagId: string): Aggregate[] {
@@ -339,16 +321,16 @@ export class EdgeStore {
   }
 
   close(): void {
-    for (const [tagId, ts] of this.marks) this.s.mark.run(tagId, ts);
+    try {
+      if (this.raw.pending > 0) {
+        this.db.transaction(() => this.raw.compact())();
+        this.raw.compacted(this.now());
+      }
+    } catch {
+      // left in the journal: read back on the next open
+    }
     this.db.close();
   }
-}
-
-interface ChunkRow {
-  f: number;
-  n: number;
-  data: Buffer;
-  status: Buffer | null;
 }
 
 interface Victim {

@@ -7,6 +7,8 @@ CREATE TABLE IF NOT EXISTS reading_chunks (
   data BLOB NOT NULL, status BLOB);
 CREATE INDEX IF NOT EXISTS reading_chunks_tag ON reading_chunks (tag_id, last_ts_ms);
 CREATE INDEX IF NOT EXISTS reading_chunks_age ON reading_chunks (last_ts_ms);
+-- Each commit's readings as one frame, until compaction moves them into reading_chunks (raw-readings.ts).
+CREATE TABLE IF NOT EXISTS reading_frames (id INTEGER PRIMARY KEY AUTOINCREMENT, readings INTEGER NOT NULL, data BLOB NOT NULL);
 -- The newest timestamp stored per tag: where duplicate detection resumes after a restart.
 CREATE TABLE IF NOT EXISTS tag_marks (tag_id TEXT PRIMARY KEY, high_water_ms INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS aggregates (

@@ -39,7 +39,7 @@ export class MqttSource implements Source {
   private acks: HeldAcks | undefined;
   private paused = false;
   private everConnected = false;
-  private readonly counts: SourceStats = { reconnects: 0, rejected: {} };
+  private readonly counts = { reconnects: 0, rejected: {} as Record<string, number>, messages: 0, messagesRefused: 0 };
   private readonly warned = new Set<string>();
   private readonly session: SparkplugSession | undefined;
   private readonly log: Logger;
@@ -114,24 +114,42 @@ export class MqttSource implements Source {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
+    this.counts.messages++;
+    const readings = this.read(topic, payload);
+    if (readings.length > 0) this.subject.next(readings);
+    else if (readings.refused) this.counts.messagesRefused++;
+  }
+
+  /** The readings of one message; `refused` when it gave none and a reason was counted. */
+  private read(topic: string, payload: Buffer): Reading[] & { refused?: boolean } {
     const now = this.now();
+    const refused = (reason: string, detail: string): Reading[] & { refused?: boolean } => {
+      this.count(reason, 1, detail);
+      return Object.assign([], { refused: true });
+    };
     let readings: Reading[];
+    let reasons = 0;
     if (this.session) {
       const t = parseSparkplugTopic(topic);
-      if (!t) return this.rejectMessage('not_sparkplug_topic', `${topic}: not a Sparkplug B topic of group ${(this.config as SparkplugSourceConfig).group}`);
+      if (!t) return refused('not_sparkplug_topic', `${topic}: not a Sparkplug B topic of group ${(this.config as SparkplugSourceConfig).group}`);
       const decoded = decodePayload(payload);
-      if (!decoded.ok) return this.rejectMessage('malformed_payload', `${topic}: ${decoded.error.message}`);
+      if (!decoded.ok) return refused('malformed_payload', `${topic}: ${decoded.error.message}`);
       const out = this.session.handle(t, decoded.value, now);
       for (const r of out.rejected) this.count(r.reason, r.count, r.detail);
+      reasons = out.rejected.length;
       for (const d of out.discovered) this.deps.declareTag?.(d);
       if (out.rebirth !== undefined) this.requestRebirth(out.rebirth);
       readings = out.readings;
     } else {
       const out = readJsonMessage((this.config as MqttSourceConfig).topics, topic, payload, now);
       for (const r of out.rejected) this.count(r.reason, 1, r.detail);
+      reasons = out.rejected.length;
       readings = out.readings;
     }
-    if (readings.length > 0) this.subject.next(readings);
+    if (readings.length > 0) return readings;
+    // A message that is valid and carries nothing to read (a death, a birth of unmapped metrics,
+    // a command) is not refused; one that carried metrics nobody could read is.
+    return reasons > 0 ? Object.assign([], { refused: true }) : [];
   }
 
   private requestRebirth(node: string): void {
@@ -139,10 +157,6 @@ export class MqttSource implements Source {
     const topic = sparkplugTopic({ group: c.group, type: 'NCMD', node });
     this.log.info({ node }, 'asking the Sparkplug node to publish its births again');
     this.client?.publish(topic, Buffer.from(encodePayload({ timestampMs: this.now(), metrics: [{ name: REBIRTH_METRIC, datatype: DataType.Boolean, value: true }] })), { qos: 0 });
-  }
-
-  private rejectMessage(reason: string, detail: string): void {
-    this.count(reason, 1, detail);
   }
 
   private count(reason: string, n: number, detail: string): void {
@@ -175,7 +189,7 @@ export class MqttSource implements Source {
   }
 
   stats(): SourceStats {
-    return { reconnects: this.counts.reconnects, rejected: { ...this.counts.rejected } };
+    return { reconnects: this.counts.reconnects, rejected: { ...this.counts.rejected }, messages: this.counts.messages, messagesRefused: this.counts.messagesRefused };
   }
 
   async stop(): Promise<void> {
