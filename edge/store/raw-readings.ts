@@ -85,6 +85,7 @@ export class RawReadings {
       marks: db.prepare('SELECT tag_id AS tagId, high_water_ms AS highWaterMs FROM tag_marks'),
       expire: db.prepare('DELETE FROM reading_chunks WHERE last_ts_ms < ?'),
     };
+    this.compactedMs = Date.now();
     // After a crash: what was committed but not compacted is in the journal.
     for (const row of this.s.frames.iterate() as IterableIterator<{ id: number; data: Buffer }>) {
       for (const [tagId, c] of decodeFrame(row.data)) this.addToHead(tagId, c);
