@@ -195,7 +195,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
           metrics.readingsReceived.inc({ source: s.name }, b.length);
           if (s.stored) soon$.next();
         }),
-        map((b) => ingest.process(b)),
+        map((b) => ingest.process(b, now())),
         tap((result) => report(s.name, result)),
         map((result) => result.readings),
         filter((b) => b.length > 0),

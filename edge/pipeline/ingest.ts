@@ -54,6 +54,8 @@ export interface IngestResult {
 
 interface TagState {
   rule: TagRule;
+  /** Wall-clock time of its last reading: a tag quiet for long enough has its windows closed by the clock. */
+  lastArrivalMs: number;
   order: TagOrder;
   quality: TagQuality;
   windows: TagWindows;
@@ -74,7 +76,7 @@ export class Ingest {
   /** Adds a tag at run time (a Sparkplug metric discovered in a birth). Known tags are left as they are. */
   declare(rule: TagRule): void {
     if (this.tags.has(rule.id)) return;
-    this.tags.set(rule.id, { rule, order: new TagOrder(), quality: new TagQuality(rule.quality), windows: new TagWindows(rule.id, this.options.windowsMs) });
+    this.tags.set(rule.id, { rule, lastArrivalMs: -Infinity, order: new TagOrder(), quality: new TagQuality(rule.quality), windows: new TagWindows(rule.id, this.options.windowsMs) });
   }
 
   has(tagId: string): boolean {
@@ -90,7 +92,8 @@ export class Ingest {
     this.tags.get(tagId)?.order.seed(timestamps);
   }
 
-  process(batch: readonly Reading[]): IngestResult {
+  /** `arrivalMs`: the wall clock now (when the batch arrived). */
+  process(batch: readonly Reading[], arrivalMs = Date.now()): IngestResult {
     const { latenessMs } = this.options;
     const readings: Reading[] = [];
     const rejected: Rejected[] = [];
@@ -108,6 +111,7 @@ export class Ingest {
         rejected.push({ reading: r, reason: 'bad_timestamp', detail: `${r.tagId}: timestamp ${String(r.tsMs)} is not a number of ms` });
         continue;
       }
+      tag.lastArrivalMs = arrivalMs;
       const arrival = tag.order.arrive(r.tsMs, latenessMs);
       if (arrival === Arrival.Duplicate) {
         duplicates++;
@@ -134,12 +138,19 @@ export class Ingest {
     return { readings, rejected, duplicates, aggregates, flagged: { OutOfRange: outOfRange, NotFinite: notFinite, Stuck: stuck, Spike: spike, Late: late } };
   }
 
-  /** Closes the windows of tags gone quiet, by the wall clock. */
+  /**
+   * Closes the windows of tags gone quiet (no reading for the lateness window plus
+   * `idleCloseMs`) by the wall clock. A tag still reporting closes its windows by its own
+   * timestamps only, however far they lag the wall clock (a backlog being redelivered, a device
+   * clock behind ours): its readings are then aggregated, not flagged late.
+   */
   flush(nowMs: number): Aggregate[] {
     const out: Aggregate[] = [];
-    const clockMark = nowMs - this.options.latenessMs - this.options.idleCloseMs;
+    const quietFor = this.options.latenessMs + this.options.idleCloseMs;
+    const clockMark = nowMs - quietFor;
     for (const t of this.tags.values()) {
-      const mark = Math.max(t.order.highWaterMs - this.options.latenessMs, clockMark);
+      const own = t.order.highWaterMs - this.options.latenessMs;
+      const mark = nowMs - t.lastArrivalMs >= quietFor ? Math.max(own, clockMark) : own;
       if (mark >= t.windows.nextCloseMs) t.windows.advance(mark, out);
     }
     return out;

@@ -87,7 +87,7 @@ describe('Ingest', () => {
 
   it('closes the windows of a quiet tag by the wall clock', () => {
     const ing = new Ingest([rule('p')], { ...opts, idleCloseMs: 1_000 });
-    ing.process([r('p', 1_000, 1)]);
+    ing.process([r('p', 1_000, 1)], 1_000);
     expect(ing.flush(65_999)).toEqual([]);
     expect(ing.flush(66_000)).toHaveLength(1);
   });

@@ -38,6 +38,7 @@ export class MqttSource implements Source {
   private client: MqttClient | undefined;
   private acks: HeldAcks | undefined;
   private paused = false;
+  private lastArrivalMs = 0;
   private everConnected = false;
   private readonly counts = { reconnects: 0, rejected: {} as Record<string, number>, messages: 0, messagesRefused: 0 };
   private readonly warned = new Set<string>();
@@ -116,8 +117,10 @@ export class MqttSource implements Source {
   private onMessage(topic: string, payload: Buffer): void {
     this.counts.messages++;
     const readings = this.read(topic, payload);
-    if (readings.length > 0) this.subject.next(readings);
-    else if (readings.refused) this.counts.messagesRefused++;
+    if (readings.refused) this.counts.messagesRefused++;
+    // Emitted even when empty: a message with nothing to store still has its acknowledgement
+    // held (PUBACKs go out in the order the messages came), released with the next commit.
+    if (readings.length > 0 || this.acks) this.subject.next(readings);
   }
 
   /** The readings of one message; `refused` when it gave none and a reason was counted. */
@@ -141,7 +144,11 @@ export class MqttSource implements Source {
       if (out.rebirth !== undefined) this.requestRebirth(out.rebirth);
       readings = out.readings;
     } else {
-      const out = readJsonMessage((this.config as MqttSourceConfig).topics, topic, payload, now);
+      // Messages without a timestamp of their own are stamped on arrival, one ms apart at least:
+      // two in the same millisecond are two readings, not a duplicate.
+      const arrival = Math.max(now, this.lastArrivalMs + 1);
+      this.lastArrivalMs = arrival;
+      const out = readJsonMessage((this.config as MqttSourceConfig).topics, topic, payload, arrival);
       for (const r of out.rejected) this.count(r.reason, 1, r.detail);
       reasons = out.rejected.length;
       readings = out.readings;
@@ -154,6 +161,7 @@ export class MqttSource implements Source {
 
   private requestRebirth(node: string): void {
     const c = this.config as SparkplugSourceConfig;
+    if (!c.rebirth) return;
     const topic = sparkplugTopic({ group: c.group, type: 'NCMD', node });
     this.log.info({ node }, 'asking the Sparkplug node to publish its births again');
     this.client?.publish(topic, Buffer.from(encodePayload({ timestampMs: this.now(), metrics: [{ name: REBIRTH_METRIC, datatype: DataType.Boolean, value: true }] })), { qos: 0 });

@@ -213,7 +213,8 @@ export class SparkplugSession {
   }
 
   private refuse(t: SparkplugTopic, n: NodeState, nowMs: number, out: SparkplugOutcome, reason: SparkplugReject, detail: string, count: number): SparkplugOutcome {
-    this.reject(out, reason, detail, count);
+    // counted once at least, even when the message carried no metric
+    this.reject(out, reason, detail, Math.max(1, count));
     this.askRebirth(t.node, n, nowMs, out);
     return out;
   }
