@@ -220,7 +220,8 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     setInterval(() => {
       pendingAggregates.push(...ingest.flush(now()));
       // Also retries what a failing store could not take (and then lets waiting sources know).
-      if (pendingAggregates.length > 0 || durable.retainedReadings > 0) {
+      // (and, while the store is failing, probes it: recovery must not wait for a source to send something)
+      if (pendingAggregates.length > 0 || durable.retainedReadings > 0 || durable.isFailing) {
         persist([]);
         notifyStored();
       }

@@ -37,6 +37,11 @@ export class DurableWriter {
     private readonly maxRetainedReadings = 50_000,
   ) {}
 
+  /** True from a failed write until the next one that succeeds. */
+  get isFailing(): boolean {
+    return this.failing;
+  }
+
   /** Raw readings waiting in memory for the store to accept them again. */
   get retainedReadings(): number {
     return this.retained.length;

@@ -64,6 +64,7 @@ export class EdgeStore {
   /** How many readings of the last commit were new. */
   lastFresh = 0;
   private readonly raw: RawReadings;
+  private droppedNow: Gap[] = [];
 
   constructor(
     readonly path: string,
@@ -75,6 +76,8 @@ export class EdgeStore {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
+    // The log is reused, not shrunk, after a checkpoint: cap what it keeps on a small gateway disk.
+    this.db.pragma('journal_size_limit = 8388608');
     this.db.exec(SCHEMA);
     this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('stream_id', ?)").run(randomUUID());
     this.s = {
@@ -169,9 +172,13 @@ export class EdgeStore {
     try {
       const out = this.db.transaction(fn)();
       this.raw.settle();
+      const drops = this.droppedNow;
+      this.droppedNow = [];
+      for (const gap of drops) this.options.onDrop?.(gap);
       return out;
     } catch (e) {
       this.raw.discard();
+      this.droppedNow = [];
       this.count = before.count;
       this.bytes = before.bytes;
       this.dropped.messages = before.messages;
@@ -247,7 +254,8 @@ export class EdgeStore {
     this.dropped.readings += readings;
     const gap: Gap = { reason, droppedSeqs: toRanges(victims.map((v) => v.seq)), readings, fromTsMs: toTsMs === 0 ? 0 : fromTsMs, toTsMs };
     this.enqueue([this.options.gapDraft(gap)]);
-    this.options.onDrop?.(gap);
+    // Told once the transaction commits: a drop that was rolled back (disk still full) did not happen.
+    this.droppedNow.push(gap);
   }
 
   /** Up to `limit` messages of `lane` with afterSeq < seq < beforeSeq, oldest first. */

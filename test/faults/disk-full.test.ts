@@ -1,6 +1,7 @@
 /**
- * Disk full: the edge's store sits on a 6 MB tmpfs that the test fills up. The agent keeps
- * running, holds a few readings in memory (a small bound here, so the test sees it overflow), drops only raw telemetry (counted, and reported to the hub as a gap once it can write
+ * Disk full: the edge's store sits on a 16 MB tmpfs that the test fills up. The agent keeps
+ * running (with no readings kept in memory for a later retry here, `maxRetainedReadings: 0`, so
+ * every failed write is a loss the test can see), drops only raw telemetry (counted, and reported to the hub as a gap once it can write
  * again), keeps every sequenced message, the database stays intact, and it recovers by itself
  * when space returns. Needs root to mount the tmpfs (CI runs as root).
  */
@@ -28,12 +29,12 @@ let mounted = false;
 
 beforeAll(async () => {
   mkdirSync(mountPoint);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mountPoint]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mountPoint]);
   mounted = true;
   hub = await buildHub(validateConfig(hubConfigSchema, { http: { port: 0 }, broker: { mode: 'embedded', port: 0 }, storage: { dataDir: join(dir, 'hub') } }, 'test'), { logger });
   const { brokerUrl } = await hub.start();
   sim = await startTestSubstation(dir, logger, { feeders: 8, tickMs: 50 });
-  const config = edgeConfigFor(sim, { edge: { id: 'edge-full', site: 'site-full' }, hub: { mqttUrl: brokerUrl }, storage: { dataDir: join(mountPoint, 'edge'), maxRetainedReadings: 200 } });
+  const config = edgeConfigFor(sim, { edge: { id: 'edge-full', site: 'site-full' }, hub: { mqttUrl: brokerUrl }, storage: { dataDir: join(mountPoint, 'edge'), maxRetainedReadings: 0 } });
   agent = await startAgent(config, { logger });
   await agent.sourcesReady;
 }, 60_000);
@@ -71,7 +72,10 @@ describe('the edge store on a full disk', () => {
 
     // space returns
     rmSync(filler);
-    await waitFor('a disk_full gap at the hub', () => hub.store.gaps('edge-full').find((g) => g.reason === 'disk_full'), 20_000);
+    await waitFor('a disk_full gap at the hub', () => hub.store.gaps('edge-full').find((g) => g.reason === 'disk_full'), 20_000).catch(async (e) => {
+      const { execFileSync: x } = await import('node:child_process');
+      throw new Error(`${String(e)}\n${x('ls', ['-la', join(mountPoint, 'edge')]).toString()}\n${x('df', [mountPoint]).toString()}\ngaps ${JSON.stringify(hub.store.gaps('edge-full'))} edges ${JSON.stringify(hub.store.edges())} lastSeq ${agent!.store.lastSeq()} received ${await metric('gridos_edge_readings_received_total')}\nsource ${agent!.sources[0]!.state} ${JSON.stringify(agent!.sources[0]!.stats())}\n${await metric('gridos_edge_store_errors_total')}\n${await metric('gridos_edge_readings_stored_total')}\n${records.filter((r) => (r.level as number) >= 30 && r.component !== 'substation-sim').slice(-25).map((r) => JSON.stringify(r)).join('\n')}`);
+    });
     const gap = hub.store.gaps('edge-full').find((g) => g.reason === 'disk_full')!;
     expect(gap.readings).toBeGreaterThan(0);
     expect(gap.toTsMs).toBeGreaterThanOrEqual(gap.fromTsMs);
