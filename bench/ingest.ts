@@ -193,7 +193,7 @@ async function benchGridos(dir: string, brokerUrl: string, rates: number[], step
   };
   const stored = async () => {
     const m = await scrape(metricsUrl);
-    return { accepted: m.get('gridos_edge_readings_accepted_total{spb}') ?? 0, rssMb: (m.get('process_resident_memory_bytes') ?? 0) / 2 ** 20, duplicates: m.get('gridos_edge_duplicate_readings_total') ?? 0, outbox: m.get('gridos_edge_outbox_messages') ?? 0, commits: m.get('gridos_edge_store_commit_seconds_count') ?? 0, commitSec: m.get('gridos_edge_store_commit_seconds_sum') ?? 0, cpuSec: m.get('process_cpu_seconds_total') ?? 0 };
+    return { accepted: m.get('gridos_edge_readings_accepted_total{spb}') ?? 0, rssMb: (m.get('process_resident_memory_bytes') ?? 0) / 2 ** 20, duplicates: m.get('gridos_edge_duplicate_readings_total') ?? 0, outbox: m.get('gridos_edge_outbox_messages') ?? 0, commits: m.get('gridos_edge_store_commit_seconds_count') ?? 0, commitSec: m.get('gridos_edge_store_commit_seconds_sum') ?? 0, cpuSec: m.get('process_cpu_seconds_total') ?? 0, heapMb: (m.get('nodejs_heap_size_total_bytes') ?? 0) / 2 ** 20, externalMb: (m.get('nodejs_external_memory_bytes') ?? 0) / 2 ** 20 };
   };
   // the births' values are readings too: count them before the ramp
   let births = 0;
@@ -218,7 +218,7 @@ async function benchGridos(dir: string, brokerUrl: string, rates: number[], step
         await sleep(10_000);
         const s = await stored();
         soakSamples.push({ minute: (m + 1) / 6, rssMb: s.rssMb });
-        log(`soak ${((m + 1) / 6).toFixed(1)} min: rss ${s.rssMb.toFixed(1)} MB`);
+        log(`soak ${((m + 1) / 6).toFixed(1)} min: rss ${s.rssMb.toFixed(1)} MB (heap ${s.heapMb.toFixed(1)}, external ${s.externalMb.toFixed(1)})`);
       }
     } else await sleep(duration);
     const [c1, s1, t1] = [await counters(), await stored(), performance.now()];
@@ -317,7 +317,8 @@ export async function benchIngest(flags: string[]) {
     const rates = quick ? [100_000, 300_000, 500_000, 600_000] : [100_000, 200_000, 300_000, 400_000, 500_000, 600_000, 700_000, 800_000, 1_000_000];
     const naiveRates = quick ? [5_000, 10_000, 20_000, 40_000] : [5_000, 10_000, 20_000, 30_000, 40_000, 60_000, 80_000];
     log(`mosquitto at ${broker.url}; ${DEVICES} devices x ${METRICS_PER_DEVICE} metrics, batches of ${BATCH}`);
-    const gridos = await benchGridos(dir, broker.url, rates, stepMs, soak ? { minutes: 10, rate: 100_000 } : undefined);
+    const soakMinutes = Number(process.env.BENCH_SOAK_MINUTES ?? 10);
+    const gridos = await benchGridos(dir, broker.url, rates, stepMs, soak ? { minutes: soakMinutes, rate: 100_000 } : undefined);
     const naive = soak ? { steps: [], best: 0 } : await benchNaive(dir, broker.url, naiveRates, stepMs);
     const m = machine();
     return {
