@@ -11,6 +11,7 @@
  *    birth marks every tag of the node and its devices stale; a DDEATH those of one device.
  * Rebirth requests are throttled per node so a flapping link does not flood the node.
  */
+import { createHash } from 'node:crypto';
 import { Quality, type Reading } from '../../../protocols/index.js';
 import { BDSEQ_METRIC, DataType, numericValue, type Metric, type Payload, type SparkplugTopic } from '../../../protocols/sparkplug/index.js';
 
@@ -69,20 +70,36 @@ interface NodeState {
 
 const newScope = (): Scope => ({ born: false, byName: new Map() });
 
-/** A tag id for a discovered metric: `<node>.<device>.<metric>` with other characters as `_`. */
+/**
+ * A tag id for a discovered metric: `<node>.<device>.<metric>`, each part with characters a tag id
+ * cannot hold (and `.`, the separator) as `_`. When that changed or shortened the name enough to
+ * make two metrics meet, `withHash` tells them apart.
+ */
 export function discoveredTagId(node: string, device: string | undefined, metric: string): string {
-  return [node, device, metric].filter((p) => p !== undefined).join('.').replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[^A-Za-z0-9]/, 'x').slice(0, 64);
+  const part = (p: string) => p.replace(/[^A-Za-z0-9_-]/g, '_');
+  return [node, device, metric].filter((p) => p !== undefined).map(part).join('.').replace(/^[^A-Za-z0-9]/, 'x').slice(0, 64);
+}
+
+/** The same id with a short hash of the metric's full address: stable across restarts, unique in practice. */
+function withHash(id: string, address: string): string {
+  const hash = createHash('sha256').update(address).digest('hex').slice(0, 8);
+  return `${id.slice(0, 55)}-${hash}`;
 }
 
 export class SparkplugSession {
   private readonly nodes = new Map<string, NodeState>();
   private readonly rules = new Map<string, SparkplugTagRule>();
+  /** Discovered tag id -> the metric it was given to, so two metrics never share one. */
+  private readonly discoveredIds = new Map<string, string>();
 
   constructor(
     rules: readonly SparkplugTagRule[],
     private readonly options: { discover: boolean; rebirthIntervalMs: number },
   ) {
-    for (const r of rules) this.rules.set(key(r.node, r.device, r.metric), r);
+    for (const r of rules) {
+      this.rules.set(key(r.node, r.device, r.metric), r);
+      this.discoveredIds.set(r.id, key(r.node, r.device, r.metric));
+    }
   }
 
   handle(t: SparkplugTopic, p: Payload, nowMs: number): SparkplugOutcome {
@@ -149,7 +166,12 @@ export class SparkplugSession {
       if (m.name === undefined) continue;
       let rule = this.rules.get(key(t.node, t.device, m.name));
       if (!rule && this.options.discover && m.name !== BDSEQ_METRIC && !m.name.startsWith('Node Control/')) {
-        rule = { id: discoveredTagId(t.node, t.device, m.name), node: t.node, ...(t.device !== undefined ? { device: t.device } : {}), metric: m.name, scale: 1, offset: 0 };
+        const address = key(t.node, t.device, m.name);
+        let id = discoveredTagId(t.node, t.device, m.name);
+        const holder = this.discoveredIds.get(id);
+        if (holder !== undefined && holder !== address) id = withHash(id, address);
+        this.discoveredIds.set(id, address);
+        rule = { id, node: t.node, ...(t.device !== undefined ? { device: t.device } : {}), metric: m.name, scale: 1, offset: 0 };
         this.rules.set(key(t.node, t.device, m.name), rule);
         out.discovered.push(rule);
       }
