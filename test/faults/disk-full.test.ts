@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hubConfigSchema, validateConfig } from '../../config/index.js';
 import { startAgent, type Agent } from '../../edge/index.js';
+import { Quality } from '../../protocols/index.js';
 import { buildHub, type Hub } from '../../hub/index.js';
 import type { SubstationHandle } from '../../simulators/index.js';
 import { captureLogger } from '../helpers/logger.js';
@@ -86,6 +87,8 @@ describe('the edge store on a full disk', () => {
     // with the source stopped, the outbox drains: every sequenced message reached the hub
     await sim.stop();
     simStopped = true;
+    // the lost link becomes a stale reading per tag: let that be stored (and sent) too
+    await waitFor('the lost link recorded', () => agent!.store.readings(sim.points[0]!.tag).at(-1)?.quality === Quality.Stale, 40_000);
     await waitFor('an empty outbox', () => agent!.store.outboxDepth() === 0, 20_000);
     expect(hub.store.edges()[0]!.ackedThrough).toBe(agent!.store.lastSeq());
     expect(agent!.store.integrityCheck()).toBe('ok');

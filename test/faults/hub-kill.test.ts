@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startAgent, type Agent } from '../../edge/index.js';
+import { Quality } from '../../protocols/index.js';
 import type { SubstationHandle } from '../../simulators/index.js';
 import { startGridos } from '../helpers/cli.js';
 import { captureLogger } from '../helpers/logger.js';
@@ -73,6 +74,9 @@ describe('the hub process killed during ingestion', () => {
       await startHub();
     }
     await sim.stop();
+    // The source records the lost link as a stale reading per tag; that too must reach the hub
+    // before the comparison, so wait for it to be stored first.
+    await waitFor('the lost link recorded', () => agent.store.readings(sim.points[0]!.tag).at(-1)?.quality === Quality.Stale, 40_000);
     await waitFor('an empty outbox', () => agent.store.outboxDepth() === 0, 40_000);
     // Everything up to here is acknowledged; the agent may still close an aggregate window later.
     const acknowledgedSeq = agent.store.lastSeq();
