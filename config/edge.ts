@@ -208,12 +208,14 @@ export const edgeConfigSchema = z
       .strictObject({
         /** How far behind a tag's newest reading another may arrive and still be aggregated. */
         lateness: duration.default(5_000),
+        /** A reading stamped further ahead of the gateway's clock than this is refused (a device with a wild clock). */
+        maxClockAhead: duration.default(86_400_000),
         /** Aggregate windows per tag: each a whole multiple of the first. */
         windows: z.array(duration).min(1).max(6).default([60_000, 900_000, 3_600_000]),
         /** Sensor checks for every tag (a tag's own `quality` overrides them). Off by default. */
         quality: qualityChecks.default({}),
       })
-      .default({ lateness: 5_000, windows: [60_000, 900_000, 3_600_000], quality: {} })
+      .default({ lateness: 5_000, maxClockAhead: 86_400_000, windows: [60_000, 900_000, 3_600_000], quality: {} })
       .superRefine((p, ctx) => {
         const sorted = [...p.windows].sort((a, b) => a - b);
         if (sorted.some((w, i) => w % sorted[0]! !== 0 || (i > 0 && w === sorted[i - 1]))) {
@@ -222,6 +224,7 @@ export const edgeConfigSchema = z
       })
       .transform((p) => ({
         latenessMs: p.lateness,
+        maxClockAheadMs: p.maxClockAhead,
         windowsMs: [...p.windows].sort((a, b) => a - b),
         quality: { stuckSamples: p.quality.stuckSamples ?? 0, spikeSigma: p.quality.spikeSigma ?? 0, spikeWarmup: p.quality.spikeWarmup ?? 30 },
       })),

@@ -97,7 +97,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     }
   }
   store.commit({ outbox: [birthDraft(ctx, birth)] });
-  const ingest = new Ingest(rules, { latenessMs: pc.latenessMs, windowsMs: pc.windowsMs, idleCloseMs: 2_000 });
+  const ingest = new Ingest(rules, { latenessMs: pc.latenessMs, windowsMs: pc.windowsMs, idleCloseMs: 2_000, maxAheadMs: pc.maxClockAheadMs });
   // After a restart, pick up where the store left off: a source that sends again what was
   // already stored (a broker redelivering, an OPC UA server repeating its current values) is
   // recognised as duplicate.

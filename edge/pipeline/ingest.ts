@@ -31,6 +31,12 @@ export interface IngestOptions {
   windowsMs: readonly number[];
   /** A quiet tag's windows close this long after lateness has passed by the wall clock, ms. */
   idleCloseMs: number;
+  /**
+   * A reading stamped further than this ahead of the wall clock is refused (`bad_timestamp`):
+   * one garbage timestamp in the year 2300 would otherwise become the tag's newest and make
+   * every real reading after it look late. Default: one day.
+   */
+  maxAheadMs?: number;
 }
 
 export type RejectReason = 'unknown_tag' | 'bad_timestamp';
@@ -94,7 +100,7 @@ export class Ingest {
 
   /** `arrivalMs`: the wall clock now (when the batch arrived). */
   process(batch: readonly Reading[], arrivalMs = Date.now()): IngestResult {
-    const { latenessMs } = this.options;
+    const { latenessMs, maxAheadMs = 86_400_000 } = this.options;
     const readings: Reading[] = [];
     const rejected: Rejected[] = [];
     const aggregates: Aggregate[] = [];
@@ -109,6 +115,10 @@ export class Ingest {
       }
       if (!Number.isFinite(r.tsMs)) {
         rejected.push({ reading: r, reason: 'bad_timestamp', detail: `${r.tagId}: timestamp ${String(r.tsMs)} is not a number of ms` });
+        continue;
+      }
+      if (r.tsMs > arrivalMs + maxAheadMs) {
+        rejected.push({ reading: r, reason: 'bad_timestamp', detail: `${r.tagId}: timestamp ${new Date(r.tsMs).toISOString()} is more than ${maxAheadMs} ms ahead of the clock` });
         continue;
       }
       tag.lastArrivalMs = arrivalMs;

@@ -1,7 +1,7 @@
 /**
- * Raw readings are stored as chunks: one row per tag per commit, its readings packed column-wise
- * in a blob. At hundreds of thousands of readings per second a row per reading costs more than
- * the rest of the pipeline together; a chunk costs one row for a commit's worth of a tag.
+ * Raw readings of one tag, packed column-wise in a blob: what the journal's frames carry and
+ * what compaction writes as one row per tag (raw-readings.ts). A row per reading would cost more
+ * than the rest of the pipeline together at hundreds of thousands of readings per second.
  *
  * Blob layout (little-endian, as the platform's typed arrays):
  *   [0]      format: 1 = timestamps as int32 ms deltas from first_ts_ms, 2 = as float64 ms
@@ -22,6 +22,34 @@ export interface Chunk {
 const DELTAS = 1;
 const ABSOLUTE = 2;
 
+/** Typed-array views of a chunk's columns over `buf` (8-byte aligned). */
+function columns(buf: ArrayBuffer, n: number, format: number, firstTsMs: number) {
+  const tsBytes = format === DELTAS ? 4 : 8;
+  const tsOffset = 8 + n * 8;
+  return {
+    /** Add to a stored timestamp to get ms since the epoch. */
+    base: format === DELTAS ? firstTsMs : 0,
+    values: new Float64Array(buf, 8, n),
+    ts: format === DELTAS ? new Int32Array(buf, tsOffset, n) : new Float64Array(buf, tsOffset, n),
+    quality: new Uint8Array(buf, tsOffset + n * tsBytes, n),
+    flags: new Uint8Array(buf, tsOffset + n * tsBytes + n, n),
+  };
+}
+
+/** A new, empty chunk's buffer and columns for `n` readings spanning first..last. */
+function allocate(n: number, first: number, last: number) {
+  const format = last - first <= 0x7fffffff ? DELTAS : ABSOLUTE;
+  const buf = new ArrayBuffer(8 + n * (8 + (format === DELTAS ? 4 : 8) + 2));
+  new Uint8Array(buf, 0, 1)[0] = format;
+  return { buf, cols: columns(buf, n, format, first) };
+}
+
+/** Views of a stored chunk. SQLite hands back a Buffer at any offset: copied to an aligned one. */
+function read(data: Buffer, n: number, firstTsMs: number) {
+  const buf = new Uint8Array(data).buffer;
+  return columns(buf, n, new Uint8Array(buf, 0, 1)[0]!, firstTsMs);
+}
+
 export function encodeChunk(readings: readonly Reading[]): Chunk {
   const n = readings.length;
   let first = Infinity;
@@ -33,22 +61,13 @@ export function encodeChunk(readings: readonly Reading[]): Chunk {
     if (r.tsMs > last) last = r.tsMs;
     if (r.sourceStatus) anyStatus = true;
   }
-  const format = last - first <= 0x7fffffff ? DELTAS : ABSOLUTE;
-  const tsBytes = format === DELTAS ? 4 : 8;
-  const buf = new ArrayBuffer(8 + n * (8 + tsBytes + 2));
-  new Uint8Array(buf, 0, 1)[0] = format;
-  const values = new Float64Array(buf, 8, n);
-  const tsOffset = 8 + n * 8;
-  const ts = format === DELTAS ? new Int32Array(buf, tsOffset, n) : new Float64Array(buf, tsOffset, n);
-  const quality = new Uint8Array(buf, tsOffset + n * tsBytes, n);
-  const flags = new Uint8Array(buf, tsOffset + n * tsBytes + n, n);
-  const base = format === DELTAS ? first : 0;
+  const { buf, cols } = allocate(n, first, last);
   for (let i = 0; i < n; i++) {
     const r = readings[i]!;
-    values[i] = r.value;
-    ts[i] = r.tsMs - base;
-    quality[i] = r.quality;
-    flags[i] = r.flags ?? 0;
+    cols.values[i] = r.value;
+    cols.ts[i] = r.tsMs - cols.base;
+    cols.quality[i] = r.quality;
+    cols.flags[i] = r.flags ?? 0;
   }
   let status: Buffer | null = null;
   if (anyStatus) {
@@ -61,22 +80,12 @@ export function encodeChunk(readings: readonly Reading[]): Chunk {
 
 /** The readings of a chunk, in the order they were stored. */
 export function decodeChunk(tagId: string, firstTsMs: number, count: number, data: Buffer, status: Buffer | null): Reading[] {
-  // SQLite hands back a Buffer at any offset: copy into an aligned one for the typed-array views.
-  const buf = new Uint8Array(data).buffer;
-  const n = count;
-  const format = new Uint8Array(buf, 0, 1)[0];
-  const tsBytes = format === DELTAS ? 4 : 8;
-  const values = new Float64Array(buf, 8, n);
-  const tsOffset = 8 + n * 8;
-  const ts = format === DELTAS ? new Int32Array(buf, tsOffset, n) : new Float64Array(buf, tsOffset, n);
-  const quality = new Uint8Array(buf, tsOffset + n * tsBytes, n);
-  const flags = new Uint8Array(buf, tsOffset + n * tsBytes + n, n);
+  const c = read(data, count, firstTsMs);
   const codes = status ? new Uint32Array(new Uint8Array(status).buffer) : undefined;
-  const base = format === DELTAS ? firstTsMs : 0;
-  const out = new Array<Reading>(n);
-  for (let i = 0; i < n; i++) {
-    const r: Reading = { tagId, tsMs: base + ts[i]!, value: values[i]!, quality: quality[i]! as Quality };
-    if (flags[i]) r.flags = flags[i]!;
+  const out = new Array<Reading>(count);
+  for (let i = 0; i < count; i++) {
+    const r: Reading = { tagId, tsMs: c.base + c.ts[i]!, value: c.values[i]!, quality: c.quality[i]! as Quality };
+    if (c.flags[i]) r.flags = c.flags[i]!;
     if (codes?.[i]) r.sourceStatus = codes[i]!;
     out[i] = r;
   }
@@ -85,12 +94,8 @@ export function decodeChunk(tagId: string, firstTsMs: number, count: number, dat
 
 /** Timestamps only (restart seeding, duplicate checks): no Reading objects. */
 export function chunkTimestamps(firstTsMs: number, count: number, data: Buffer): number[] {
-  const buf = new Uint8Array(data).buffer;
-  const format = new Uint8Array(buf, 0, 1)[0];
-  const tsOffset = 8 + count * 8;
-  const ts = format === DELTAS ? new Int32Array(buf, tsOffset, count) : new Float64Array(buf, tsOffset, count);
-  const base = format === DELTAS ? firstTsMs : 0;
-  return Array.from(ts, (t) => base + t);
+  const c = read(data, count, firstTsMs);
+  return Array.from(c.ts, (t) => c.base + t);
 }
 
 /**
@@ -109,42 +114,18 @@ export function mergeChunks(parts: readonly Chunk[]): Chunk {
     if (p.lastTsMs > last) last = p.lastTsMs;
     if (p.status) anyStatus = true;
   }
-  const format = last - first <= 0x7fffffff ? DELTAS : ABSOLUTE;
-  const tsBytes = format === DELTAS ? 4 : 8;
-  const buf = new ArrayBuffer(8 + n * (8 + tsBytes + 2));
-  new Uint8Array(buf, 0, 1)[0] = format;
-  const values = new Float64Array(buf, 8, n);
-  const tsOffset = 8 + n * 8;
-  const ts = format === DELTAS ? new Int32Array(buf, tsOffset, n) : new Float64Array(buf, tsOffset, n);
-  const quality = new Uint8Array(buf, tsOffset + n * tsBytes, n);
-  const flags = new Uint8Array(buf, tsOffset + n * tsBytes + n, n);
+  const { buf, cols } = allocate(n, first, last);
   const status = anyStatus ? new Uint32Array(n) : undefined;
-  const base = format === DELTAS ? first : 0;
   let at = 0;
   for (const p of parts) {
-    const c = view(p);
-    values.set(c.values, at);
-    const shift = c.base - base;
-    for (let i = 0; i < p.count; i++) ts[at + i] = c.ts[i]! + shift;
-    quality.set(c.quality, at);
-    flags.set(c.flags, at);
+    const c = read(p.data, p.count, p.firstTsMs);
+    cols.values.set(c.values, at);
+    const shift = c.base - cols.base;
+    for (let i = 0; i < p.count; i++) cols.ts[at + i] = c.ts[i]! + shift;
+    cols.quality.set(c.quality, at);
+    cols.flags.set(c.flags, at);
     if (status && p.status) status.set(new Uint32Array(new Uint8Array(p.status).buffer), at);
     at += p.count;
   }
   return { firstTsMs: first, lastTsMs: last, count: n, data: Buffer.from(buf), status: status ? Buffer.from(status.buffer) : null };
-}
-
-function view(c: Chunk) {
-  const buf = new Uint8Array(c.data).buffer;
-  const n = c.count;
-  const format = new Uint8Array(buf, 0, 1)[0];
-  const tsBytes = format === DELTAS ? 4 : 8;
-  const tsOffset = 8 + n * 8;
-  return {
-    base: format === DELTAS ? c.firstTsMs : 0,
-    values: new Float64Array(buf, 8, n),
-    ts: format === DELTAS ? new Int32Array(buf, tsOffset, n) : new Float64Array(buf, tsOffset, n),
-    quality: new Uint8Array(buf, tsOffset + n * tsBytes, n),
-    flags: new Uint8Array(buf, tsOffset + n * tsBytes + n, n),
-  };
 }

@@ -85,6 +85,17 @@ describe('Ingest', () => {
     expect(c.readings[0]?.flags).toBe(ReadingFlag.Late);
   });
 
+  it('refuses a reading stamped far ahead of the clock, so it cannot make the real ones after it look late', () => {
+    const ing = new Ingest([rule('p')], { ...opts, maxAheadMs: 60_000 });
+    const out = ing.process([r('p', 1_000_000, 1), r('p', 10_000_000_000, 2), r('p', 1_001_000, 3)], 1_000_000);
+    expect(out.rejected.map((x) => [x.reading.tsMs, x.reason])).toEqual([[10_000_000_000, 'bad_timestamp']]);
+    expect(out.rejected[0]?.detail).toMatch(/ahead of the clock/);
+    expect(out.readings.map((x) => [x.tsMs, x.flags ?? 0])).toEqual([
+      [1_000_000, 0],
+      [1_001_000, 0],
+    ]);
+  });
+
   it('closes the windows of a quiet tag by the wall clock', () => {
     const ing = new Ingest([rule('p')], { ...opts, idleCloseMs: 1_000 });
     ing.process([r('p', 1_000, 1)], 1_000);
