@@ -169,6 +169,23 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     if (result.aggregates.length > 0) pendingAggregates.push(...result.aggregates);
   };
 
+  // A bug in a stage must cost the batch it met, counted and logged, not the agent's ingestion:
+  // an exception inside the RxJS chain would end it for good.
+  const processSafely = (source: string, batch: Reading[]): IngestResult => {
+    try {
+      return ingest.process(batch, now());
+    } catch (err) {
+      log.error({ source, readings: batch.length, err: err instanceof Error ? err.stack : String(err) }, 'pipeline stage failed on a batch; its readings are counted as rejected (pipeline_error)');
+      return {
+        readings: [],
+        rejected: batch.map((reading) => ({ reading, reason: 'pipeline_error', detail: 'pipeline stage failed' })),
+        duplicates: 0,
+        aggregates: [],
+        flagged: { OutOfRange: 0, NotFinite: 0, Stuck: 0, Spike: 0, Late: 0 },
+      };
+    }
+  };
+
   const sources = config.sources.map((s) =>
     createSource(s, {
       logger: log,
@@ -195,7 +212,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
           metrics.readingsReceived.inc({ source: s.name }, b.length);
           if (s.stored) soon$.next();
         }),
-        map((b) => ingest.process(b, now())),
+        map((b) => processSafely(s.name, b)),
         tap((result) => report(s.name, result)),
         map((result) => result.readings),
         filter((b) => b.length > 0),

@@ -39,7 +39,8 @@ export interface IngestOptions {
   maxAheadMs?: number;
 }
 
-export type RejectReason = 'unknown_tag' | 'bad_timestamp';
+/** `pipeline_error`: a stage threw on the batch (a bug; the agent logs it and carries on). */
+export type RejectReason = 'unknown_tag' | 'bad_timestamp' | 'pipeline_error';
 
 export interface Rejected {
   reading: Reading;
@@ -118,7 +119,7 @@ export class Ingest {
         continue;
       }
       if (r.tsMs > arrivalMs + maxAheadMs) {
-        rejected.push({ reading: r, reason: 'bad_timestamp', detail: `${r.tagId}: timestamp ${new Date(r.tsMs).toISOString()} is more than ${maxAheadMs} ms ahead of the clock` });
+        rejected.push({ reading: r, reason: 'bad_timestamp', detail: `${r.tagId}: timestamp ${r.tsMs} ms is more than ${maxAheadMs} ms ahead of the clock` });
         continue;
       }
       tag.lastArrivalMs = arrivalMs;
