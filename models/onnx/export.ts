@@ -49,8 +49,7 @@ export function exportNetwork(net: DenseNetwork, meta: ExportMeta): Uint8Array {
   const metadataProps = metadataEntries(meta);
   const g = new GraphBuilder();
 
-  const features = INPUT_FEATURES;
-  const centred = g.op('Sub', [features, g.constant('input_mean', [net.featureCount], net.inputMean)], 'x_centred');
+  const centred = g.op('Sub', [INPUT_FEATURES, g.constant('input_mean', [net.featureCount], net.inputMean)], 'x_centred');
   let h = g.op('Mul', [centred, g.constant('input_inv_std', [net.featureCount], net.inputInvStd)], 'x');
   net.layers.forEach((layer, k) => {
     const w = g.constant(`layer${k}.weight`, [layer.inSize, layer.outSize], layer.weights);
@@ -76,7 +75,7 @@ export function exportNetwork(net: DenseNetwork, meta: ExportMeta): Uint8Array {
       name: meta.modelId,
       node: g.nodes,
       initializer: g.initializers,
-      input: [floatInfo(features, [BATCH_DIM, net.featureCount]), floatInfo(INPUT_SCALE, [BATCH_DIM, 1])],
+      input: [floatInfo(INPUT_FEATURES, [BATCH_DIM, net.featureCount]), floatInfo(INPUT_SCALE, [BATCH_DIM, 1])],
       output: OUTPUT_NAMES.map((name) => floatInfo(name, [BATCH_DIM, outSize])),
     },
   };

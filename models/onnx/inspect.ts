@@ -111,6 +111,7 @@ function elementCount(t: WireTensor): number {
   const dims = (t.dims ?? []).map(toNumber);
   if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) malformed(`initializer '${t.name ?? ''}' has invalid dims [${dims.join(', ')}]`);
   const count = dims.reduce((n, d) => n * d, 1);
+  if (!Number.isSafeInteger(count)) malformed(`initializer '${t.name ?? ''}' dims [${dims.join(', ')}] hold more elements than any file can`);
   const width = ELEMENT_TYPES[t.dataType ?? 0]?.[1];
   if (t.rawData && t.rawData.length > 0 && width !== undefined && t.rawData.length !== count * width) {
     malformed(`initializer '${t.name ?? ''}' holds ${t.rawData.length} bytes, its dims [${dims.join(', ')}] need ${count * width}`);
