@@ -3,7 +3,7 @@
  * (linear, MLP), the TypeScript reference forward pass and the ONNX export share one description.
  *
  *   x = (features - inputMean) * inputInvStd          (standardised features)
- *   h = act(x W1 + b1) ... W_k + b_k                  (last layer: no activation)
+ *   h = act(x W1 + b1) ... W_k + b_k  [+ x S]         (last layer: no activation; S the optional skip)
  *   load = h * scale;  p10 = (h + bandLow) * scale;  p90 = (h + bandHigh) * scale
  *
  * Targets are learnt relative to `scale` (the recent level of the series, see the feature
@@ -26,6 +26,11 @@ export interface DenseNetwork {
   inputMean: Float64Array;
   inputInvStd: Float64Array;
   layers: DenseLayer[];
+  /**
+   * A linear path from the standardised input straight to the output, row-major
+   * [featureCount x outputs]: a linear model with a neural correction on top.
+   */
+  skip?: Float64Array;
   /** Per-output offsets (in units of `scale`) of the 10 % and 90 % quantiles around the point forecast. */
   bandLow: Float64Array;
   bandHigh: Float64Array;
@@ -45,8 +50,9 @@ export function outputSize(net: DenseNetwork): number {
 
 /** Forward pass of the standardised features through the layers, in units of scale. */
 export function forwardRelative(net: DenseNetwork, features: ArrayLike<number>): Float64Array {
-  let x = new Float64Array(net.featureCount);
-  for (let i = 0; i < net.featureCount; i++) x[i] = ((features[i] ?? NaN) - net.inputMean[i]!) * net.inputInvStd[i]!;
+  const z = new Float64Array(net.featureCount);
+  for (let i = 0; i < net.featureCount; i++) z[i] = ((features[i] ?? NaN) - net.inputMean[i]!) * net.inputInvStd[i]!;
+  let x = z;
   for (const layer of net.layers) {
     const y = Float64Array.from(layer.bias);
     const { inSize, outSize, weights } = layer;
@@ -58,6 +64,14 @@ export function forwardRelative(net: DenseNetwork, features: ArrayLike<number>):
     }
     if (layer.activation === 'relu') for (let j = 0; j < outSize; j++) if (y[j]! < 0) y[j] = 0;
     x = y;
+  }
+  if (net.skip) {
+    const outSize = x.length;
+    for (let i = 0; i < net.featureCount; i++) {
+      const zi = z[i]!;
+      if (zi === 0) continue;
+      for (let j = 0; j < outSize; j++) x[j]! += zi * net.skip[i * outSize + j]!;
+    }
   }
   return x;
 }

@@ -5,6 +5,7 @@
  *   features [batch, F], scale [batch, 1]
  *   x = (features - input_mean) * input_inv_std                    Sub, Mul
  *   h = act(x W1 + b1) ... W_k + b_k                               Gemm (+ Relu) per layer
+ *   h = h + x S           (when the network has a skip path)       MatMul, Add
  *   load = h * scale;  p10 = (h + band_low) * scale;  p90 = (h + band_high) * scale
  *
  * Gemm rather than MatMul + Add: one node per layer whatever the runtime's optimiser does,
@@ -50,7 +51,8 @@ export function exportNetwork(net: DenseNetwork, meta: ExportMeta): Uint8Array {
   const g = new GraphBuilder();
 
   const centred = g.op('Sub', [INPUT_FEATURES, g.constant('input_mean', [net.featureCount], net.inputMean)], 'x_centred');
-  let h = g.op('Mul', [centred, g.constant('input_inv_std', [net.featureCount], net.inputInvStd)], 'x');
+  const x = g.op('Mul', [centred, g.constant('input_inv_std', [net.featureCount], net.inputInvStd)], 'x');
+  let h = x;
   net.layers.forEach((layer, k) => {
     const w = g.constant(`layer${k}.weight`, [layer.inSize, layer.outSize], layer.weights);
     const b = g.constant(`layer${k}.bias`, [layer.outSize], layer.bias);
@@ -59,6 +61,7 @@ export function exportNetwork(net: DenseNetwork, meta: ExportMeta): Uint8Array {
   });
 
   const outSize = outputSize(net);
+  if (net.skip) h = g.op('Add', [h, g.op('MatMul', [x, g.constant('skip.weight', [net.featureCount, outSize], net.skip)], 'skip.linear')], 'h_with_skip');
   const [load, p10, p90] = OUTPUT_NAMES;
   g.op('Mul', [h, INPUT_SCALE], load);
   g.op('Mul', [g.op('Add', [h, g.constant('band_low', [outSize], net.bandLow)], 'h_low'), INPUT_SCALE], p10);
@@ -143,6 +146,7 @@ function checkNetwork(net: DenseNetwork): void {
     checkVector(`layer ${k} bias`, layer.bias, layer.outSize);
     inSize = layer.outSize;
   });
+  if (net.skip) checkVector('skip', net.skip, f * inSize);
   checkVector('bandLow', net.bandLow, inSize);
   checkVector('bandHigh', net.bandHigh, inSize);
 }

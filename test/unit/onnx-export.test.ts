@@ -36,12 +36,15 @@ interface Shape {
   sizes: number[];
   activations: Activation[];
   seed: number;
+  /** A linear path from the standardised input to the output beside the layers. */
+  skip?: boolean;
 }
 
 const SHAPES: Shape[] = [
   { name: 'linear 40->24', sizes: [40, 24], activations: ['none'], seed: 1 },
   { name: 'MLP 180->64 relu->24', sizes: [180, 64, 24], activations: ['relu', 'none'], seed: 2 },
   { name: 'MLP 30->16 relu->8 relu->1', sizes: [30, 16, 8, 1], activations: ['relu', 'relu', 'none'], seed: 3 },
+  { name: 'linear + MLP 185->32 relu->24 with skip', sizes: [185, 32, 24], activations: ['relu', 'none'], seed: 4, skip: true },
 ];
 
 /** Weights of trained-network magnitude (He scaling), features standardised around 1 +- 0.3. */
@@ -67,6 +70,7 @@ function randomNetwork(shape: Shape): DenseNetwork {
     inputMean: Float64Array.from({ length: featureCount }, () => 1 + 0.05 * normal()),
     inputInvStd: Float64Array.from({ length: featureCount }, () => 1 / (0.3 * (0.8 + 0.4 * rand()))),
     layers,
+    ...(shape.skip ? { skip: Float64Array.from({ length: featureCount * outSize }, () => normal() * Math.sqrt(1 / featureCount)) } : {}),
     bandLow: Float64Array.from({ length: outSize }, () => -(0.05 + 0.1 * rand())),
     bandHigh: Float64Array.from({ length: outSize }, () => 0.05 + 0.1 * rand()),
   };
