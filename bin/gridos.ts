@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { demoCommand } from './demo.js';
 import { edgeCommand, hubCommand } from './run.js';
 import { simCommand } from './sim.js';
+import { modelCommand } from './model.js';
 import { LOG_FORMATS } from './options.js';
 
 export const VERSION = '0.1.0';
@@ -22,5 +23,6 @@ program.addCommand(hubCommand());
 program.addCommand(edgeCommand());
 program.addCommand(simCommand());
 program.addCommand(demoCommand());
+program.addCommand(modelCommand());
 
 await program.parseAsync(process.argv);

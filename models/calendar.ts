@@ -87,3 +87,10 @@ export function resolveCalendar(spec: string, hash: (text: string) => string): H
   const text = readFileSync(spec, 'utf8');
   return calendarFromDates(text, `file:${hash(text).slice(0, 16)}`, spec);
 }
+
+/** The calendar a model card names, as the edge rebuilds it to serve the model. */
+export function calendarOfCard(holidays: { name: string; dates?: readonly string[] | undefined }): HolidayCalendar {
+  if (holidays.dates) return calendarFromDates(holidays.dates.join('\n'), holidays.name);
+  if (holidays.name === 'us') return US_HOLIDAYS;
+  return NO_HOLIDAYS;
+}

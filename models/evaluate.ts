@@ -7,7 +7,7 @@ import { buildFeatures, issueEveryMs, stepsOf, targetsOf, type FeatureSpec } fro
 import { seasonalNaive } from './naive.js';
 import type { HourlySeries } from './series.js';
 
-export type Forecaster = (features: Float64Array, scale: number) => { load: ArrayLike<number>; p10?: ArrayLike<number>; p90?: ArrayLike<number> };
+export type Forecaster = (features: Float64Array, scale: number, issueMs: number) => { load: ArrayLike<number>; p10?: ArrayLike<number>; p90?: ArrayLike<number> };
 
 export interface Evaluation {
   model: Accuracy;
@@ -38,7 +38,7 @@ export function evaluate(series: HourlySeries, spec: FeatureSpec, forecaster: Fo
       continue;
     }
     const actual = targetsOf(series, t, spec.horizon);
-    const out = forecaster(f.features.values, f.features.scale);
+    const out = forecaster(f.features.values, f.features.scale, t);
     model.addAll(out.load, actual, out.p10, out.p90);
     naive.addAll(ref.forecast.load, actual, ref.forecast.p10, ref.forecast.p90);
     for (let s = 0; s < steps; s++) bySteps[s]!.add(out.load[s]!, actual[s]!);

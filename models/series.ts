@@ -43,11 +43,12 @@ export function formatNaive(ms: number): string {
  * missing hour). Refuses a hole in the grid or a value that is not a number, naming the line:
  * a quietly shifted series would train a model on the wrong hours.
  */
-export function parseSeriesCsv(text: string, file = 'data'): HourlySeries {
+export function parseSeriesCsv(text: string, file = 'data', target = 'load'): HourlySeries {
   const lines = text.split(/\r?\n/);
   const header = (lines[0] ?? '').split(',').map((h) => h.trim().toLowerCase());
-  if (header[0] !== 'timestamp' || header[1] !== 'load') {
-    throw new SeriesError('MODEL_DATA_FORMAT', `${file}:1: expected the header 'timestamp,load[,temp]', got '${lines[0] ?? ''}'`);
+  const loadCol = header.indexOf(target.toLowerCase());
+  if (header[0] !== 'timestamp' || loadCol < 1) {
+    throw new SeriesError('MODEL_DATA_FORMAT', `${file}:1: expected a header 'timestamp,${target}[,temp]', got '${lines[0] ?? ''}'`);
   }
   const tempCol = header.indexOf('temp');
   const rows: string[][] = [];
@@ -77,14 +78,14 @@ export function parseSeriesCsv(text: string, file = 'data'): HourlySeries {
       const expected = formatNaive(startMs + i * HOUR_MS);
       throw new SeriesError('MODEL_DATA_GRID', `${file}:${lineNo[i]}: expected the hour ${expected} (a complete hourly grid, missing hours as empty cells), got '${r[0]}'`);
     }
-    load[i] = cell(r, 1, 'load', lineNo[i]!);
+    load[i] = cell(r, loadCol, target, lineNo[i]!);
     if (temp) temp[i] = cell(r, tempCol, 'temp', lineNo[i]!);
   }
   return temp ? { startMs, load, temp } : { startMs, load };
 }
 
-export function readSeriesCsv(file: string): HourlySeries {
-  return parseSeriesCsv(readFileSync(file, 'utf8'), file);
+export function readSeriesCsv(file: string, target = 'load'): HourlySeries {
+  return parseSeriesCsv(readFileSync(file, 'utf8'), file, target);
 }
 
 /** Index of the hour that starts at `ms` (may be outside the series). */
