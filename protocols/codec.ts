@@ -7,7 +7,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { ProtocolError, type DecodeResult } from './errors.js';
 import { EnvelopeType, TelemetryBatchType } from './schema.js';
 import { isValidId } from './topics.js';
-import { SCHEMA_VERSION, type Envelope, type Payload, type Quality, type Reading, type SeqRange, type TagInfo } from './types.js';
+import { SCHEMA_VERSION, type Envelope, type ForecastMessage, type ModelRef, type ModelScore, type Payload, type Quality, type Reading, type SeqRange, type TagInfo } from './types.js';
 
 /** Inflated telemetry larger than this is refused: a small message must not become a memory bomb. */
 export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
@@ -132,6 +132,10 @@ function payloadToWire(p: Payload, options: EncodeOptions): Record<string, unkno
       return { state: p.state };
     case 'aggregates':
       return { aggregates: { aggregates: p.aggregates.map(({ tagId, ...rest }) => ({ tag: tagId, ...rest })) } };
+    case 'forecast':
+      return { forecast: p.forecast };
+    case 'scores':
+      return { modelScores: { atMs: p.atMs, scores: p.scores } };
   }
 }
 
@@ -170,6 +174,39 @@ interface WireEnvelope {
   state?: { online?: boolean; reason?: string; outbox?: { messages?: Int64; bytes?: Int64; readings?: Int64; oldestMs?: Int64 } };
   aggregates?: { aggregates?: { tag?: string; windowStartMs?: Int64; windowMs?: number; mean?: number; min?: number; max?: number; last?: number; count?: number }[] };
   compressedTelemetry?: { codec?: number; data?: Uint8Array };
+  forecast?: Partial<Omit<ForecastMessage, 'issuedAtMs' | 'firstHourMs' | 'model'>> & { issuedAtMs?: Int64; firstHourMs?: Int64; model?: Partial<ModelRef> };
+  modelScores?: { atMs?: Int64; scores?: (Partial<Omit<ModelScore, 'model'>> & { model?: Partial<ModelRef> })[] };
+}
+
+function modelRef(m: Partial<ModelRef> | undefined): ModelRef | undefined {
+  if (!m) return undefined;
+  return { id: m.id ?? '', version: m.version ?? '', sha256: m.sha256 ?? '', featureBuilderVersion: m.featureBuilderVersion ?? '' };
+}
+
+function forecastOf(f: NonNullable<WireEnvelope['forecast']>): ForecastMessage {
+  const load = f.load ?? [];
+  const p10 = f.p10 ?? [];
+  const p90 = f.p90 ?? [];
+  if (p10.length !== load.length || p90.length !== load.length) {
+    throw new ProtocolError('PROTO_INVALID_FIELD', `forecast: ${load.length} load values but ${p10.length} p10 and ${p90.length} p90`);
+  }
+  const model = modelRef(f.model);
+  return {
+    target: f.target ?? '',
+    tag: f.tag ?? '',
+    horizon: f.horizon ?? '',
+    role: f.role ?? '',
+    issuedAtMs: toNumber(f.issuedAtMs),
+    firstHourMs: toNumber(f.firstHourMs),
+    hourMs: f.hourMs ?? 0,
+    load,
+    p10,
+    p90,
+    ...(model ? { model } : {}),
+    fallbackCode: f.fallbackCode ?? '',
+    fallbackReason: f.fallbackReason ?? '',
+    latencyUs: f.latencyUs ?? 0,
+  };
 }
 
 function seqRange(r: { fromSeq?: Int64; toSeq?: Int64 }, what: string): SeqRange {
@@ -252,8 +289,21 @@ function wireToPayload(w: WireEnvelope): Payload {
     }
     case 'ack':
       return { kind: 'ack', ack: seqRange(w.ack ?? {}, 'ack') };
+    case 'forecast':
+      return { kind: 'forecast', forecast: forecastOf(w.forecast ?? {}) };
+    case 'modelScores': {
+      const ms = w.modelScores ?? {};
+      return {
+        kind: 'scores',
+        atMs: toNumber(ms.atMs),
+        scores: (ms.scores ?? []).map((sc) => {
+          const model = modelRef(sc.model);
+          return { target: sc.target ?? '', role: sc.role ?? '', ...(model ? { model } : {}), horizon: sc.horizon ?? '', n: sc.n ?? 0, windowHours: sc.windowHours ?? 0, mape: sc.mape ?? 0, mae: sc.mae ?? 0, bias: sc.bias ?? 0 };
+        }),
+      };
+    }
     default:
-      throw new ProtocolError('PROTO_NO_PAYLOAD', 'envelope carries no payload this build knows (telemetry, birth, ack, gap, state, aggregates)');
+      throw new ProtocolError('PROTO_NO_PAYLOAD', 'envelope carries no payload this build knows (telemetry, birth, ack, gap, state, aggregates, forecast, scores)');
   }
 }
 

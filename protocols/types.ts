@@ -104,13 +104,54 @@ export interface Ack {
   toSeq: number;
 }
 
+/** Which model produced a forecast or score. */
+export interface ModelRef {
+  id: string;
+  version: string;
+  sha256: string;
+  featureBuilderVersion: string;
+}
+
+/** A load forecast made at the edge (edge clock, ms since the epoch). */
+export interface ForecastMessage {
+  target: string;
+  tag: string;
+  horizon: string;
+  role: string;
+  issuedAtMs: number;
+  firstHourMs: number;
+  hourMs: number;
+  load: number[];
+  p10: number[];
+  p90: number[];
+  model?: ModelRef;
+  /** Empty when the model answered. */
+  fallbackCode: string;
+  fallbackReason: string;
+  latencyUs: number;
+}
+
+export interface ModelScore {
+  target: string;
+  role: string;
+  model?: ModelRef;
+  horizon: string;
+  n: number;
+  windowHours: number;
+  mape: number;
+  mae: number;
+  bias: number;
+}
+
 export type Payload =
   | { kind: 'telemetry'; readings: Reading[] }
   | { kind: 'birth'; birth: Birth }
   | { kind: 'ack'; ack: Ack }
   | { kind: 'gap'; gap: Gap }
   | { kind: 'state'; state: EdgeState }
-  | { kind: 'aggregates'; aggregates: Aggregate[] };
+  | { kind: 'aggregates'; aggregates: Aggregate[] }
+  | { kind: 'forecast'; forecast: ForecastMessage }
+  | { kind: 'scores'; atMs: number; scores: ModelScore[] };
 
 export type PayloadKind = Payload['kind'];
 

@@ -80,6 +80,28 @@ describe('envelope round trip', () => {
     expect(roundTrip(aggregates)).toEqual(aggregates);
   });
 
+  it('forecast (with its model and a fallback) and model scores', () => {
+    const model = { id: 'dayton-day-ahead', version: '3', sha256: 'ab'.repeat(32), featureBuilderVersion: '1.0.0' };
+    const forecast = envelope({
+      ...base,
+      payload: {
+        kind: 'forecast',
+        forecast: { target: 'feeder1-load', tag: 'feeder1.active_power', horizon: 'day-ahead', role: 'active', issuedAtMs: 1_700_000_000_000, firstHourMs: 1_700_000_000_000, hourMs: 3_600_000, load: [410.5, 398.25], p10: [380, 370], p90: [440, 430.5], model, fallbackCode: '', fallbackReason: '', latencyUs: 87 },
+      },
+    });
+    expect(roundTrip(forecast)).toEqual(forecast);
+    const fallback = envelope({
+      ...base,
+      payload: { kind: 'forecast', forecast: { target: 't', tag: 'x', horizon: 'hour-ahead', role: 'shadow', issuedAtMs: 1, firstHourMs: 2, hourMs: 60_000, load: [1], p10: [0.9], p90: [1.1], fallbackCode: 'MODEL_HASH_MISMATCH', fallbackReason: 'file changed', latencyUs: 5 } },
+    });
+    expect(roundTrip(fallback)).toEqual(fallback);
+    const scores = envelope({ ...base, payload: { kind: 'scores', atMs: 1_700_000_000_000, scores: [{ target: 'feeder1-load', role: 'shadow', model, horizon: 'day-ahead', n: 168, windowHours: 168, mape: 3.25, mae: 12.5, bias: -1.5 }] } });
+    expect(roundTrip(scores)).toEqual(scores);
+    const ragged = decodeEnvelope(EnvelopeType.encode(EnvelopeType.fromObject({ schemaVersion: 1, edgeId: 'e1', siteId: 's1', seq: 1, forecast: { load: [1, 2], p10: [1], p90: [1, 2] } })).finish());
+    expect(!ragged.ok && ragged.error.code).toBe('PROTO_INVALID_FIELD');
+    expect(!ragged.ok && ragged.error.message).toMatch(/2 load values but 1 p10/);
+  });
+
   it('compressed telemetry decodes to the same readings, and is smaller for a real batch', () => {
     const t0 = 1_700_000_000_000;
     const readings: Reading[] = Array.from({ length: 600 }, (_, i) => ({ tagId: `feeder${i % 6}.active_power_kw`, tsMs: t0 + Math.floor(i / 6) * 1000, value: 800 + (i % 13), quality: Quality.Good }));
