@@ -168,12 +168,12 @@ export function compilePolicy(policy: Policy): PolicyEvaluator {
       if (best.week !== null) localSpan(a);
       conditionReasons(best, a, ctx, energyKwh, time, reasons);
       if (matches > 1) {
-        const others: string[] = [];
+        let others = '';
         for (let k = 0; k < matches; k++) {
           const other = rules[outranked[k]!]!;
-          if (other !== best) others.push(`${other.id} (${other.outcome}${outrankedTruth[k] === UNKNOWN ? ', not judged: escalate' : ''})`);
+          if (other !== best) others += (others === '' ? '' : ', ') + (outrankedTruth[k] === UNKNOWN ? other.unjudgedLabel : other.label);
         }
-        reasons.push(`also matched, outranked by ${best.id}: ${others.join(', ')}`);
+        reasons.push('also matched, outranked by ' + best.id + ': ' + others);
       }
     }
 
@@ -226,7 +226,7 @@ function energyOf(a: ProposedAction): number | undefined {
 const nonNegative = (v: number | undefined) => v === undefined || (v >= 0 && v < Infinity);
 
 function malformedReason(a: ProposedAction): string | undefined {
-  if (!(Number.isFinite(a.intervalStartMs) && Number.isFinite(a.intervalEndMs) && a.intervalEndMs >= a.intervalStartMs)) return `interval ${a.intervalStartMs}..${a.intervalEndMs} ms is not a forward time range`;
+  if (!(a.intervalStartMs > -Infinity && a.intervalEndMs < Infinity && a.intervalEndMs >= a.intervalStartMs)) return `interval ${a.intervalStartMs}..${a.intervalEndMs} ms is not a forward time range`;
   if (!nonNegative(a.magnitudeKw)) return `power ${a.magnitudeKw} kW is not a finite number >= 0`;
   if (!nonNegative(a.magnitudePercent) || a.magnitudePercent! > 100) return `percentage ${a.magnitudePercent} % is not within 0-100 %`;
   if (!nonNegative(a.energyKwh)) return `energy ${a.energyKwh} kWh is not a finite number >= 0`;

@@ -53,6 +53,11 @@ const hhmm = (minute: number) => `${String(Math.floor(minute / 60)).padStart(2, 
 
 export class CompiledRule {
   readonly id: string;
+  /** " (rule <id>)", the suffix of its reasons. */
+  readonly tag: string;
+  /** "<id> (<outcome>)" and the same when it could not be judged, for "also matched". */
+  readonly label: string;
+  readonly unjudgedLabel: string;
   readonly outcome: Outcome;
   readonly rank: number;
   readonly actions: readonly ActionType[];
@@ -80,6 +85,9 @@ export class CompiledRule {
   ) {
     const w = rule.when;
     this.id = rule.id;
+    this.tag = ` (rule ${rule.id})`;
+    this.label = `${rule.id} (${rule.outcome})`;
+    this.unjudgedLabel = `${rule.id} (${rule.outcome}, not judged: escalate)`;
     this.outcome = rule.outcome;
     this.rank = rankOf(rule.outcome, rule.approval);
     this.actions = rule.actions;
