@@ -7,8 +7,9 @@ import { benchCodec } from './codec.js';
 import { benchOutbox } from './outbox-write.js';
 import { benchBackfill } from './backfill-drain.js';
 import { benchIngest } from './ingest.js';
+import { benchPolicy } from './policy.js';
 
-const benches: Record<string, (args: string[]) => unknown> = { codec: benchCodec, outbox: benchOutbox, backfill: benchBackfill, ingest: benchIngest };
+const benches: Record<string, (args: string[]) => unknown> = { codec: benchCodec, outbox: benchOutbox, backfill: benchBackfill, ingest: benchIngest, policy: benchPolicy };
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));

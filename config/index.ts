@@ -1,7 +1,7 @@
 /**
  * @module config
  * zod schemas for the edge and hub configs, YAML loading with GRIDOS_ environment overrides,
- * and readable errors. A leaf: imports nothing else of gridos.
+ * and readable errors; the dispatch policy's schema and loading (`loadPolicy`). A leaf: imports nothing else of gridos.
  *
  * @example
  *   const cfg = loadEdgeConfig('config/edge.example.yaml'); // frozen, durations in ms
@@ -20,6 +20,9 @@ export type { ConfigProblem } from './errors.js';
 export { validateConfig, parseYamlDocument } from './load.js';
 export type { LoadOptions } from './load.js';
 export { parseDurationMs } from './units.js';
+export { policySchema, ACTION_TYPES, DAYS_OF_WEEK } from './policy.js';
+export type { Policy, PolicyInput, PolicyRule, PolicyRange, PolicyTimeWindow, PolicyConditions, PolicyApproval, PolicyOnTimeout, PolicyRateLimits, ActionType, Outcome } from './policy.js';
+export { loadPolicy, parsePolicy } from './policy-load.js';
 export { ENV_PREFIX } from './env.js';
 
 export function loadEdgeConfig(file: string, options: LoadOptions = {}): EdgeConfig {

@@ -22,6 +22,16 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
+/** The text of a config file; a file that cannot be read is a ConfigError naming it. */
+export function readConfigText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((e as Error).message);
+    throw new ConfigError([{ origin: file, key: '', message: `cannot read the config file: ${why}` }]);
+  }
+}
+
 /** Parses YAML text into a plain object; YAML syntax errors become problems with line numbers. */
 export function parseYamlDocument(file: string, text: string): Record<string, unknown> {
   const doc = parseDocument(text, { prettyErrors: true });
@@ -65,16 +75,7 @@ export function loadConfigFile<S extends z.ZodType>(
 ): z.output<S> {
   let doc: Record<string, unknown> = {};
   const origin = file ?? '(defaults)';
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((e as Error).message);
-      throw new ConfigError([{ origin: file, key: '', message: `cannot read the config file: ${why}` }]);
-    }
-    doc = parseYamlDocument(file, text);
-  }
+  if (file !== undefined) doc = parseYamlDocument(file, readConfigText(file));
   const base = file !== undefined ? dirname(resolve(file)) : process.cwd();
   const data = parseAgainst(schema, doc, origin, { env: options.env ?? process.env }) as Record<string, unknown>;
   for (const path of options.pathKeys ?? []) resolvePath(data, path, base);

@@ -25,3 +25,5 @@ export { FlowControl } from './pipeline/flow-control.js';
 export { SparkplugSession, discoveredTagId } from './sources/mqtt/sparkplug-session.js';
 export { readJsonMessage, topicMatches } from './sources/mqtt/json-mapping.js';
 export { encodeChunk, decodeChunk } from './store/chunks.js';
+export { compilePolicy, PolicyEngineError } from './policy/index.js';
+export type { ProposedAction, PolicyContext, Verdict, VerdictFlag, PolicyEvaluator } from './policy/index.js';
