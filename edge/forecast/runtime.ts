@@ -115,7 +115,13 @@ export class ModelRuntime {
     const { active: activeSlot, shadow: shadowSlot } = this.slots;
     const active = await this.invoke('active', activeSlot, series, issueMs, naiveOf);
     if (!shadowSlot) return { active };
-    return { active, shadow: await this.invoke('shadow', shadowSlot, series, issueMs, naiveOf) };
+    try {
+      return { active, shadow: await this.invoke('shadow', shadowSlot, series, issueMs, naiveOf) };
+    } catch (err) {
+      // whatever goes wrong with the shadow, the active answer stands
+      this.alarmBook.raise('shadow', 'MODEL_ERROR', `the shadow forecast failed: ${errorText(err)}`);
+      return { active };
+    }
   }
 
   private async invoke(role: Role, slot: Slot, series: HourlySeries, issueMs: number, naiveOf: () => NaiveResult): Promise<Forecast> {
