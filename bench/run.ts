@@ -8,8 +8,9 @@ import { benchOutbox } from './outbox-write.js';
 import { benchBackfill } from './backfill-drain.js';
 import { benchIngest } from './ingest.js';
 import { benchPolicy } from './policy.js';
+import { benchForecast } from './forecast.js';
 
-const benches: Record<string, (args: string[]) => unknown> = { codec: benchCodec, outbox: benchOutbox, backfill: benchBackfill, ingest: benchIngest, policy: benchPolicy };
+const benches: Record<string, (args: string[]) => unknown> = { codec: benchCodec, outbox: benchOutbox, backfill: benchBackfill, ingest: benchIngest, policy: benchPolicy, forecast: benchForecast };
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));

@@ -173,6 +173,66 @@ const sparkplugSource = z.strictObject({
 
 const source = z.discriminatedUnion('kind', [opcuaSource, replaySource, mqttSource, sparkplugSource]);
 
+const naiveLocalTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/, { message: "a local time 'YYYY-MM-DDTHH:MM'" });
+
+/** A load forecast the edge makes on a cadence from its own hourly aggregates (models/, edge/forecast/). */
+const forecastTarget = z.strictObject({
+  id,
+  /** The tag whose load is forecast: its aggregates of one (clock) hour are the model's history. */
+  tag: z.string().min(1),
+  horizon: z.enum(['day-ahead', 'hour-ahead']).default('day-ahead'),
+  /** Model folder (model.onnx + card.json); without one the seasonal-naive forecast answers (NO_MODEL). */
+  model: z.string().min(1).optional(),
+  /** A second model run and scored beside the active one, never acted on. */
+  shadow: z.string().min(1).optional(),
+  /** Hourly history to start from (`timestamp,load` CSV, local time), for a gateway without a week of its own aggregates yet. */
+  history: z.strictObject({ file: z.string().min(1), column: z.string().default('load'), scale: z.number().positive().default(1) }).optional(),
+});
+
+const forecastSection = z
+  .strictObject({
+    /** An inference slower than this is abandoned and the seasonal-naive forecast answers. */
+    timeout: duration.default(250),
+    /** A model whose rolling MAPE over `window` (at least `minSamples` scored hours) exceeds `maxMape` % is replaced by the fallback until it recovers. */
+    drift: z.strictObject({ maxMape: z.number().positive().default(20), window: duration.default(7 * 86_400_000), minSamples: z.number().int().min(1).default(24) }).default({ maxMape: 20, window: 7 * 86_400_000, minSamples: 24 }),
+    /** How often the rolling model scores are sent to the hub. */
+    scoresEvery: duration.default(300_000),
+    clock: z
+      .strictObject({
+        /** The substation's time zone (IANA): forecasts are made on its local clock (hour of day, day of week, holidays). */
+        timeZone: z.string().default('UTC'),
+        /** Length of one hour on the agent's clock; shorter only when a simulator runs time faster (then set `simulatedStart`). */
+        hour: duration.default(3_600_000),
+        /** The simulated local time at the agent's start, when `hour` is shorter than real time. */
+        simulatedStart: naiveLocalTime.optional(),
+      })
+      .default({ timeZone: 'UTC', hour: 3_600_000 }),
+    targets: z.array(forecastTarget).default([]),
+  })
+  .default({ timeout: 250, drift: { maxMape: 20, window: 7 * 86_400_000, minSamples: 24 }, scoresEvery: 300_000, clock: { timeZone: 'UTC', hour: 3_600_000 }, targets: [] })
+  .superRefine((f, ctx) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: f.clock.timeZone });
+    } catch {
+      ctx.addIssue({ code: 'custom', path: ['clock', 'timeZone'], message: `expected an IANA time zone such as 'Europe/Berlin' or 'America/New_York', got '${f.clock.timeZone}'` });
+    }
+    if (f.clock.hour !== 3_600_000 && f.clock.simulatedStart === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['clock', 'simulatedStart'], message: 'expected a simulated start time when clock.hour is not 1h (time runs faster than real time)' });
+    }
+    const ids = new Set<string>();
+    f.targets.forEach((t, i) => {
+      if (ids.has(t.id)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'id'], message: `forecast target id '${t.id}' is already used` });
+      ids.add(t.id);
+    });
+  })
+  .transform((f) => ({
+    timeoutMs: f.timeout,
+    drift: { maxMape: f.drift.maxMape, windowHours: Math.max(1, Math.round(f.drift.window / 3_600_000)), minSamples: f.drift.minSamples },
+    scoresEveryMs: f.scoresEvery,
+    clock: { timeZone: f.clock.timeZone, hourMs: f.clock.hour, ...(f.clock.simulatedStart ? { simulatedStart: f.clock.simulatedStart } : {}) },
+    targets: f.targets,
+  }));
+
 export const edgeConfigSchema = z
   .strictObject({
     edge: z.strictObject({ id, site: id, name: z.string().default('') }),
@@ -258,7 +318,7 @@ export const edgeConfigSchema = z
       .transform((o) => ({ maxBytes: o.maxSize, maxAgeMs: o.maxAge, dropPolicy: o.dropPolicy })),
     metrics: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.optional() }).default({ host: '127.0.0.1' }),
     log: z.strictObject({ level: logLevel.default('info') }).default({ level: 'info' }),
-    forecast: z.strictObject({}).default({}),
+    forecast: forecastSection,
     dispatch: z.strictObject({}).default({}),
   })
   .superRefine((cfg, ctx) => {
@@ -270,6 +330,14 @@ export const edgeConfigSchema = z
         if (first) ctx.addIssue({ code: 'custom', path: [...where, 'id'], message: `tag id '${tag.id}' is already used at ${first}` });
         else seen.set(tag.id, where.join('.'));
         if (tag.min >= tag.max) ctx.addIssue({ code: 'custom', path: [...where, 'max'], message: `max (${tag.max}) must be greater than min (${tag.min})` });
+      }
+    });
+    cfg.forecast.targets.forEach((t, i) => {
+      if (!seen.has(t.tag) && !cfg.sources.some((s) => s.kind === 'sparkplug' && s.discover)) {
+        ctx.addIssue({ code: 'custom', path: ['forecast', 'targets', i, 'tag'], message: `expected the id of a configured tag, got '${t.tag}' (tags: ${[...seen.keys()].slice(0, 8).join(', ')}${seen.size > 8 ? ', ...' : ''})` });
+      }
+      if (!cfg.pipeline.windowsMs.includes(cfg.forecast.clock.hourMs)) {
+        ctx.addIssue({ code: 'custom', path: ['forecast', 'clock', 'hour'], message: `expected one of pipeline.windows (${cfg.pipeline.windowsMs.join(', ')} ms): forecasts are built from the aggregates of one hour, ${cfg.forecast.clock.hourMs} ms` });
       }
     });
   });

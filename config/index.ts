@@ -26,7 +26,10 @@ export { loadPolicy, parsePolicy } from './policy-load.js';
 export { ENV_PREFIX } from './env.js';
 
 export function loadEdgeConfig(file: string, options: LoadOptions = {}): EdgeConfig {
-  return loadConfigFile(edgeConfigSchema, file, { ...options, pathKeys: [['storage', 'dataDir']] });
+  return loadConfigFile(edgeConfigSchema, file, {
+    ...options,
+    pathKeys: [['storage', 'dataDir'], ['forecast', 'targets', '*', 'model'], ['forecast', 'targets', '*', 'shadow'], ['forecast', 'targets', '*', 'history', 'file']],
+  });
 }
 
 export function loadHubConfig(file: string | undefined, options: LoadOptions = {}): HubConfig {

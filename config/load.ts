@@ -82,10 +82,17 @@ export function loadConfigFile<S extends z.ZodType>(
   return deepFreeze(data as z.output<S>);
 }
 
-function resolvePath(data: Record<string, unknown>, path: string[], base: string): void {
-  let node: Record<string, unknown> | undefined = data;
-  for (let i = 0; i < path.length - 1 && node; i++) node = node[path[i]!] as Record<string, unknown> | undefined;
-  const key = path[path.length - 1]!;
-  const v = node?.[key];
-  if (node && typeof v === 'string' && !isAbsolute(v)) node[key] = resolve(base, v);
+/** Resolves the path at `path` ('*' steps into every item of a list) against `base`. */
+function resolvePath(data: unknown, path: string[], base: string): void {
+  if (data === null || typeof data !== 'object') return;
+  const [key, ...rest] = path;
+  if (key === undefined) return;
+  if (key === '*') {
+    if (Array.isArray(data)) for (const item of data) resolvePath(item, rest, base);
+    return;
+  }
+  const node = data as Record<string, unknown>;
+  if (rest.length > 0) return resolvePath(node[key], rest, base);
+  const v = node[key];
+  if (typeof v === 'string' && !isAbsolute(v)) node[key] = resolve(base, v);
 }

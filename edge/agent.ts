@@ -23,6 +23,7 @@ import { FlowControl } from './pipeline/flow-control.js';
 import { FLAG_NAMES, Ingest, type IngestResult, type TagRule } from './pipeline/ingest.js';
 import { createSource } from './sources/registry.js';
 import type { Source } from './sources/source.js';
+import type { ForecastScheduler } from './forecast/scheduler.js';
 import { EdgeStore } from './store/edge-store.js';
 import { birthDraft, gapDraft, type DraftContext } from './uplink/drafts.js';
 import { Uplink } from './uplink/uplink.js';
@@ -43,6 +44,8 @@ export interface Agent {
   readonly sourcesReady: Promise<void>;
   /** Where Prometheus can scrape the agent, when `metrics.port` is configured. */
   readonly metricsUrl: string | undefined;
+  /** Load forecasting, when `forecast.targets` are configured. */
+  readonly forecasts: ForecastScheduler | undefined;
   /** False while the outbox is full of what may not be dropped: the agent then takes no autonomous action. */
   acceptsAutonomousActions(): boolean;
   stop(): Promise<void>;
@@ -122,6 +125,13 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   );
   uplink.start();
 
+  // onnxruntime (tens of MB) is loaded only on gateways that forecast
+  let forecasts: ForecastScheduler | undefined;
+  if (config.forecast.targets.length > 0) {
+    const { ForecastScheduler } = await import('./forecast/scheduler.js');
+    forecasts = await ForecastScheduler.start(config.forecast, { store, ctx, logger: log, registry: metrics.registry, now, onCommitted: () => uplink.kick() });
+  }
+
   const durable = new DurableWriter(store, ctx, metrics, log, config.storage.maxRetainedReadings);
   const flow = new FlowControl({ slowCommitMs: 1_000, minPauseMs: 250, maxPauseMs: 10_000 });
   let overCapacity = false;
@@ -139,6 +149,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
       metrics.readingsStored.inc(durable.lastStored);
       metrics.duplicateReadings.inc({ where: 'store' }, durable.lastAttempted - durable.lastStored);
       metrics.aggregatesStored.inc(aggregates.length);
+      if (durable.lastAggregates.length > 0) forecasts?.onAggregates(durable.lastAggregates);
     }
     const tookMs = performance.now() - started;
     metrics.commitSeconds.observe(tookMs / 1000);
@@ -271,6 +282,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     metrics,
     sources,
     uplink,
+    forecasts,
     sourcesReady,
     metricsUrl: metricsServer?.url,
     acceptsAutonomousActions: () => !store.overCapacity,
@@ -281,6 +293,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
       pipeline.unsubscribe();
       pendingAggregates.push(...ingest.drain());
       if (pendingAggregates.length > 0) persist([]);
+      await forecasts?.stop();
       await uplink.stop();
       store.close();
       log.info('edge agent stopped');

@@ -55,6 +55,9 @@ export class DurableWriter {
   /** How many readings the last write tried to store (retained ones included). */
   lastAttempted = 0;
 
+  /** The aggregates the last successful write stored (held ones included). */
+  lastAggregates: readonly Aggregate[] = [];
+
   /** True when the batch (and whatever was retained before it) is durably stored. */
   write(batch: readonly Reading[], aggregates: readonly Aggregate[]): boolean {
     const aggs = this.heldAggregates.length > 0 ? [...this.heldAggregates, ...aggregates] : aggregates;
@@ -89,6 +92,7 @@ export class DurableWriter {
         ...(lost ? [gapDraft(this.ctx, { reason: 'disk_full', droppedSeqs: [], readings: lost.readings, fromTsMs: lost.fromTsMs, toTsMs: lost.toTsMs })] : []),
       ],
     });
+    this.lastAggregates = aggs;
     this.heldAggregates = [];
     this.retained = [];
     if (this.failing) {

@@ -88,9 +88,13 @@ export function resolveCalendar(spec: string, hash: (text: string) => string): H
   return calendarFromDates(text, `file:${hash(text).slice(0, 16)}`, spec);
 }
 
-/** The calendar a model card names, as the edge rebuilds it to serve the model. */
-export function calendarOfCard(holidays: { name: string; dates?: readonly string[] | undefined }): HolidayCalendar {
+/**
+ * The calendar a model card names, as the edge rebuilds it to serve the model; undefined for a
+ * name this build does not know (serving with other holidays than training would be skew).
+ */
+export function calendarOfCard(holidays: { name: string; dates?: readonly string[] | undefined }): HolidayCalendar | undefined {
   if (holidays.dates) return calendarFromDates(holidays.dates.join('\n'), holidays.name);
   if (holidays.name === 'us') return US_HOLIDAYS;
-  return NO_HOLIDAYS;
+  if (holidays.name === 'none') return NO_HOLIDAYS;
+  return undefined;
 }

@@ -11,7 +11,9 @@ import { ModelSession } from './session.js';
 
 export function specOfCard(model: ModelArtifact): FeatureSpec {
   const { card } = model;
-  return { horizon: card.horizon, withTemperature: card.features.withTemperature, calendar: calendarOfCard(card.features.holidays), maxMissingFraction: card.features.maxMissingFraction };
+  const calendar = calendarOfCard(card.features.holidays);
+  if (!calendar) throw new Error(`${model.dir}: the card names the holiday calendar '${card.features.holidays.name}', which this gridos does not know and the card does not list`);
+  return { horizon: card.horizon, withTemperature: card.features.withTemperature, calendar, maxMissingFraction: card.features.maxMissingFraction };
 }
 
 export async function scoreModel(model: ModelArtifact, series: HourlySeries, fromMs: number, toMs: number): Promise<Evaluation> {

@@ -10,6 +10,8 @@ export const GATEWAY_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   interOpNumThreads: 1,
   executionMode: 'sequential',
   graphOptimizationLevel: 'all',
+  // errors reach the caller (and its log) as exceptions; onnxruntime's own log would bypass pino
+  logSeverityLevel: 4,
   // onnxruntime-node passes these through as session config entries (values must be strings)
   extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
 };

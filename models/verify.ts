@@ -5,7 +5,7 @@
  * opens it. Each failed check is reported with its code; nothing throws.
  */
 import { loadModel, type ModelArtifact, type ModelProblem } from './artifact.js';
-import { US_HOLIDAYS, NO_HOLIDAYS } from './calendar.js';
+import { calendarOfCard, NO_HOLIDAYS } from './calendar.js';
 import { FEATURE_BUILDER_VERSION, featureNames } from './features.js';
 import { inspectOnnx, type OnnxInfo } from './onnx/index.js';
 import { ModelSession } from './session.js';
@@ -35,8 +35,8 @@ export function checkArtifact(model: ModelArtifact): { info?: OnnxInfo; problems
   if (card.features.builderVersion.split('.')[0] !== FEATURE_BUILDER_VERSION.split('.')[0]) {
     problems.push({ code: 'MODEL_CARD_INVALID', message: `the model was trained with feature builder ${card.features.builderVersion}; this gridos builds features with ${FEATURE_BUILDER_VERSION}` });
   } else {
-    const calendar = card.features.holidays.name === 'us' ? US_HOLIDAYS : NO_HOLIDAYS;
-    const names = featureNames({ horizon: card.horizon, withTemperature: card.features.withTemperature, calendar });
+    if (!calendarOfCard(card.features.holidays)) problems.push({ code: 'MODEL_CARD_INVALID', message: `the card names the holiday calendar '${card.features.holidays.name}', which this gridos does not know and the card does not list` });
+    const names = featureNames({ horizon: card.horizon, withTemperature: card.features.withTemperature, calendar: NO_HOLIDAYS });
     if (JSON.stringify(names) !== JSON.stringify(card.features.names)) problems.push({ code: 'MODEL_CARD_INVALID', message: `the card's feature list (${card.features.names.length}) is not the one the feature builder makes for it (${names.length})` });
   }
   if (info.metadata.modelId !== card.id || info.metadata.version !== card.version) {

@@ -22,7 +22,7 @@ import { AlarmBook } from './alarms.js';
 import { createForecastMetrics, type ForecastMetrics } from './metrics.js';
 import { DriftWatch, ForecastScorer, type RollingScore } from './scoring.js';
 import { closeSlot, openSlot, type LoadedModel, type Slot } from './slot.js';
-import { ModelRuntimeError, type Alarm, type FallbackCode, type Forecast, type ModelRuntimeOptions, type Role } from './types.js';
+import { ModelRuntimeError, type Alarm, type FallbackCode, type Forecast, type ModelRef, type ModelRuntimeOptions, type Role } from './types.js';
 
 const LOAD_CODES: readonly FallbackCode[] = ['MODEL_MISSING', 'MODEL_CARD_INVALID', 'MODEL_HASH_MISMATCH', 'MODEL_ONNX_MALFORMED', 'MODEL_SESSION_FAILED', 'MODEL_HORIZON_MISMATCH'];
 const RUN_CODES: readonly FallbackCode[] = ['MODEL_ERROR', 'MODEL_TIMEOUT', 'MODEL_DRIFT'];
@@ -208,6 +208,13 @@ export class ModelRuntime {
   }
 
   /** An actual hourly load arrived: scores the pending forecasts covering that hour; returns how many. */
+  /** The model configured for a role (when its card could be read), as the scores name it. */
+  modelRef(role: Role): ModelRef | undefined {
+    const slot = role === 'active' ? this.slots.active : this.slots.shadow;
+    if (!slot) return undefined;
+    return slot.ok ? slot.model.ref : slot.ref;
+  }
+
   observe(hourMs: number, actual: number): number {
     const scored = this.scorer.observe(hourMs, actual);
     if (scored === 0) return 0;

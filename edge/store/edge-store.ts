@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ReadingFlag, toRanges, type Aggregate, type Gap, type OutboxStats, type Reading } from '../../protocols/index.js';
+import { ReadingFlag, toRanges, type Aggregate, type ForecastMessage, type Gap, type OutboxStats, type Reading } from '../../protocols/index.js';
 import { Lane, type OutboxLimits } from './lanes.js';
 import { RawReadings } from './raw-readings.js';
 import { SCHEMA } from './schema.js';
@@ -93,6 +93,7 @@ export class EdgeStore {
       dropNewest: this.db.prepare(`SELECT seq, bytes, readings, first_ts_ms AS f, last_ts_ms AS l FROM outbox WHERE lane = ${Lane.Telemetry} ORDER BY seq DESC LIMIT ?`),
       expired: this.db.prepare(`SELECT seq, bytes, readings, first_ts_ms AS f, last_ts_ms AS l FROM outbox WHERE lane = ${Lane.Telemetry} AND created_ms < ? ORDER BY seq LIMIT 10000`),
       delete: this.db.prepare('DELETE FROM outbox WHERE seq = ?'),
+      forecast: this.db.prepare('INSERT OR REPLACE INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     };
     this.raw = new RawReadings(this.db);
     this.streamId = String(this.s.meta.get('stream_id'));
@@ -108,6 +109,7 @@ export class EdgeStore {
   commit(batch: {
     readings?: readonly Reading[];
     aggregates?: readonly Aggregate[];
+    forecasts?: readonly ForecastMessage[];
     outbox?: readonly OutboxDraft[];
     /** Builds the telemetry messages from the readings that were new (not already stored). */
     telemetry?: (fresh: Reading[]) => OutboxDraft[];
@@ -115,6 +117,10 @@ export class EdgeStore {
     const seqs = this.transaction(() => {
       const fresh = this.storeReadings(batch.readings ?? []);
       for (const a of batch.aggregates ?? []) this.s.aggregate.run(a.tagId, a.windowMs, a.windowStartMs, a.mean, a.min, a.max, a.last, a.count);
+      for (const f of batch.forecasts ?? []) {
+        const m = f.model;
+        this.s.forecast.run(f.target, f.role, f.firstHourMs, f.hourMs, f.issuedAtMs, f.horizon, f.tag, JSON.stringify(f.load), JSON.stringify(f.p10), JSON.stringify(f.p90), m?.id ?? '', m?.version ?? '', m?.sha256 ?? '', f.fallbackCode, f.latencyUs);
+      }
       const drafts = batch.telemetry && fresh.length > 0 ? [...batch.telemetry(fresh), ...(batch.outbox ?? [])] : (batch.outbox ?? []);
       this.lastFresh = fresh.length;
       const seqs = this.enqueue(drafts);
@@ -316,6 +322,35 @@ export class EdgeStore {
   /** Deletes raw readings older than `beforeMs`; returns how many chunks went. */
   expireReadings(beforeMs: number): number {
     return this.raw.expire(beforeMs);
+  }
+
+  /** Aggregates of one tag and window length that start at or after `fromMs`, oldest first. */
+  aggregatesSince(tagId: string, windowMs: number, fromMs: number): Aggregate[] {
+    return this.db
+      .prepare('SELECT tag_id AS tagId, window_start_ms AS windowStartMs, window_ms AS windowMs, mean, min, max, last, count FROM aggregates WHERE tag_id = ? AND window_ms = ? AND window_start_ms >= ? ORDER BY window_start_ms')
+      .all(tagId, windowMs, fromMs) as Aggregate[];
+  }
+
+  /** The newest forecasts of a target (both roles), newest first. */
+  forecasts(target: string, limit = 48): { role: string; firstHourMs: number; hourMs: number; issuedAtMs: number; horizon: string; load: number[]; p10: number[]; p90: number[]; modelId: string; modelVersion: string; modelSha256: string; fallbackCode: string; latencyUs: number }[] {
+    const rows = this.db
+      .prepare('SELECT role, first_hour_ms AS firstHourMs, hour_ms AS hourMs, issued_at_ms AS issuedAtMs, horizon, load, p10, p90, model_id AS modelId, model_version AS modelVersion, model_sha256 AS modelSha256, fallback_code AS fallbackCode, latency_us AS latencyUs FROM forecasts WHERE target = ? ORDER BY first_hour_ms DESC LIMIT ?')
+      .all(target, limit) as Record<string, string | number>[];
+    return rows.map((r) => ({
+      role: String(r.role),
+      firstHourMs: Number(r.firstHourMs),
+      hourMs: Number(r.hourMs),
+      issuedAtMs: Number(r.issuedAtMs),
+      horizon: String(r.horizon),
+      load: JSON.parse(String(r.load)) as number[],
+      p10: JSON.parse(String(r.p10)) as number[],
+      p90: JSON.parse(String(r.p90)) as number[],
+      modelId: String(r.modelId),
+      modelVersion: String(r.modelVersion),
+      modelSha256: String(r.modelSha256),
+      fallbackCode: String(r.fallbackCode),
+      latencyUs: Number(r.latencyUs),
+    }));
   }
 
   aggregates(tagId: string): Aggregate[] {

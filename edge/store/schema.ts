@@ -21,6 +21,14 @@ CREATE TABLE IF NOT EXISTS outbox (
   created_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (lane, seq);
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (lane, created_ms);
+-- Forecasts the agent made (edge clock), with the model that made them or the fallback that answered.
+CREATE TABLE IF NOT EXISTS forecasts (
+  target TEXT NOT NULL, role TEXT NOT NULL, first_hour_ms INTEGER NOT NULL, hour_ms INTEGER NOT NULL,
+  issued_at_ms INTEGER NOT NULL, horizon TEXT NOT NULL, tag TEXT NOT NULL,
+  load TEXT NOT NULL, p10 TEXT NOT NULL, p90 TEXT NOT NULL,
+  model_id TEXT NOT NULL, model_version TEXT NOT NULL, model_sha256 TEXT NOT NULL,
+  fallback_code TEXT NOT NULL, latency_us INTEGER NOT NULL,
+  PRIMARY KEY (target, role, first_hour_ms)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value ANY NOT NULL) STRICT;
 INSERT OR IGNORE INTO meta (key, value) VALUES ('last_seq', 0);
 `;

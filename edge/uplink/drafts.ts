@@ -2,7 +2,7 @@
  * Outbox drafts: what each kind of uplink message looks like before it has a sequence number.
  * Telemetry is cut into messages bounded by reading count and (estimated) bytes.
  */
-import { encodeEnvelope, envelope, type Aggregate, type Birth, type Gap, type Payload, type Reading } from '../../protocols/index.js';
+import { encodeEnvelope, envelope, type Aggregate, type Birth, type ForecastMessage, type Gap, type ModelScore, type Payload, type Reading } from '../../protocols/index.js';
 import type { OutboxDraft } from '../store/edge-store.js';
 import { Lane } from '../store/lanes.js';
 
@@ -65,4 +65,13 @@ export function birthDraft(ctx: DraftContext, birth: Birth): OutboxDraft {
 
 export function gapDraft(ctx: DraftContext, gap: Gap): OutboxDraft {
   return draft(ctx, Lane.Event, { kind: 'gap', gap });
+}
+
+/** Forecasts travel with the aggregates: never dropped, after control, audit and events. */
+export function forecastDraft(ctx: DraftContext, forecast: ForecastMessage): OutboxDraft {
+  return draft(ctx, Lane.Aggregate, { kind: 'forecast', forecast });
+}
+
+export function scoresDraft(ctx: DraftContext, atMs: number, scores: ModelScore[]): OutboxDraft {
+  return draft(ctx, Lane.Aggregate, { kind: 'scores', atMs, scores });
 }

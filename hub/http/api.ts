@@ -1,6 +1,6 @@
 /**
  * The hub's REST API (fastify plugin): edges, their tags with latest values, reading history,
- * and Prometheus metrics. Query parameters are validated with zod; a bad one gets a 400 that
+ * the edges' load forecasts and model scores, and Prometheus metrics. Query parameters are validated with zod; a bad one gets a 400 that
  * names the parameter and what was expected.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -29,6 +29,13 @@ const readingsQuery = z.strictObject({
   from: instant.optional(),
   to: instant.optional(),
   limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+});
+
+const forecastsQuery = z.strictObject({
+  target: z.string().min(1).optional(),
+  from: instant.optional(),
+  to: instant.optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(200),
 });
 
 export interface ApiDeps {
@@ -72,6 +79,24 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       return reply.code(404).send({ error: 'HUB_API_UNKNOWN_EDGE', message: `no edge '${req.params.id}' has reported to this hub` });
     }
     return store.gaps(req.params.id);
+  });
+
+  app.get<{ Params: { id: string } }>('/api/edges/:id/forecasts', async (req, reply) => {
+    if (!store.hasEdge(req.params.id)) {
+      return reply.code(404).send({ error: 'HUB_API_UNKNOWN_EDGE', message: `no edge '${req.params.id}' has reported to this hub` });
+    }
+    const q = forecastsQuery.safeParse(req.query);
+    if (!q.success) return reply.code(400).send(badRequest(q.error.issues));
+    const toMs = q.data.to ?? now() + 2 * 86_400_000;
+    const fromMs = q.data.from ?? toMs - 4 * 86_400_000;
+    return { edge: req.params.id, target: q.data.target ?? null, fromMs, toMs, forecasts: store.forecasts(req.params.id, q.data.target, fromMs, toMs, q.data.limit) };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/edges/:id/model-scores', async (req, reply) => {
+    if (!store.hasEdge(req.params.id)) {
+      return reply.code(404).send({ error: 'HUB_API_UNKNOWN_EDGE', message: `no edge '${req.params.id}' has reported to this hub` });
+    }
+    return store.modelScores(req.params.id);
   });
 
   const series = (kind: 'readings' | 'aggregates') => async (req: FastifyRequest, reply: FastifyReply) => {

@@ -9,7 +9,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Aggregate, Birth, EdgeState, Gap, Payload, Reading } from '../../protocols/index.js';
+import type { Aggregate, Birth, EdgeState, ForecastMessage, Gap, ModelScore, Payload, Reading } from '../../protocols/index.js';
 import { SCHEMA } from './schema.js';
 
 export interface EdgeRow {
@@ -56,6 +56,16 @@ export interface GapRow {
   toTsMs: number;
   droppedSeqs: string;
   receivedMs: number;
+}
+
+export interface ForecastRow extends ForecastMessage {
+  edgeId: string;
+  receivedMs: number;
+}
+
+export interface ModelScoreRow extends ModelScore {
+  edgeId: string;
+  atMs: number;
 }
 
 export interface IncomingMessage {
@@ -119,6 +129,13 @@ export class HubStore {
       gaps: p(`SELECT seq, reason, readings, from_ts_ms AS fromTsMs, to_ts_ms AS toTsMs, dropped_seqs AS droppedSeqs, received_ms AS receivedMs
         FROM gaps WHERE edge_id = ? ORDER BY id DESC LIMIT ?`),
       edgeExists: p('SELECT 1 FROM edges WHERE id = ?').pluck(),
+      forecast: p(`INSERT OR IGNORE INTO forecasts (edge_id, target, tag, horizon, role, issued_at_ms, first_hour_ms, hour_ms, load, p10, p90,
+        model_id, model_version, model_sha256, feature_builder_version, fallback_code, fallback_reason, latency_us, received_ms)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      forecasts: p(`SELECT * FROM forecasts WHERE edge_id = ? AND (? IS NULL OR target = ?) AND first_hour_ms >= ? AND first_hour_ms <= ?
+        ORDER BY first_hour_ms DESC, role LIMIT ?`),
+      score: p(`INSERT OR REPLACE INTO model_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      scores: p('SELECT * FROM model_scores WHERE edge_id = ? ORDER BY target, role'),
     };
   }
 
@@ -170,6 +187,15 @@ export class HubStore {
         case 'gap':
           this.applyGap(edgeId, seq, payload.gap, msg.nowMs);
           break;
+        case 'forecast':
+          this.applyForecast(edgeId, payload.forecast, msg.nowMs);
+          break;
+        case 'scores':
+          for (const sc of payload.scores) {
+            const m = sc.model;
+            this.s.score.run(edgeId, sc.target, sc.role, sc.horizon, m?.id ?? '', m?.version ?? '', m?.sha256 ?? '', sc.n, sc.windowHours, sc.mape, sc.mae, sc.bias, payload.atMs);
+          }
+          break;
         default:
           break;
       }
@@ -203,6 +229,53 @@ export class HubStore {
     this.s.gap.run(edgeId, seq, gap.reason, gap.readings, gap.fromTsMs, gap.toTsMs, ranges, nowMs);
     // The dropped messages will never arrive: count them as accounted for.
     for (const r of gap.droppedSeqs) for (let s = r.fromSeq; s <= r.toSeq; s++) this.s.received.run(edgeId, s);
+  }
+
+  private applyForecast(edgeId: string, f: ForecastMessage, nowMs: number): void {
+    const m = f.model;
+    this.s.forecast.run(edgeId, f.target, f.tag, f.horizon, f.role, f.issuedAtMs, f.firstHourMs, f.hourMs, JSON.stringify(f.load), JSON.stringify(f.p10), JSON.stringify(f.p90),
+      m?.id ?? '', m?.version ?? '', m?.sha256 ?? '', m?.featureBuilderVersion ?? '', f.fallbackCode, f.fallbackReason, f.latencyUs, nowMs);
+  }
+
+  /** Forecasts of an edge whose first hour lies in [fromMs, toMs], newest first. */
+  forecasts(edgeId: string, target: string | undefined, fromMs: number, toMs: number, limit: number): ForecastRow[] {
+    return (this.s.forecasts.all(edgeId, target ?? null, target ?? null, fromMs, toMs, limit) as Record<string, string | number>[]).map((r) => {
+      const row: ForecastRow = {
+        edgeId: String(r.edge_id),
+        target: String(r.target),
+        tag: String(r.tag),
+        horizon: String(r.horizon),
+        role: String(r.role),
+        issuedAtMs: Number(r.issued_at_ms),
+        firstHourMs: Number(r.first_hour_ms),
+        hourMs: Number(r.hour_ms),
+        load: JSON.parse(String(r.load)) as number[],
+        p10: JSON.parse(String(r.p10)) as number[],
+        p90: JSON.parse(String(r.p90)) as number[],
+        fallbackCode: String(r.fallback_code),
+        fallbackReason: String(r.fallback_reason),
+        latencyUs: Number(r.latency_us),
+        receivedMs: Number(r.received_ms),
+      };
+      if (r.model_id) row.model = { id: String(r.model_id), version: String(r.model_version), sha256: String(r.model_sha256), featureBuilderVersion: String(r.feature_builder_version) };
+      return row;
+    });
+  }
+
+  modelScores(edgeId: string): ModelScoreRow[] {
+    return (this.s.scores.all(edgeId) as Record<string, string | number>[]).map((r) => ({
+      edgeId: String(r.edge_id),
+      target: String(r.target),
+      role: String(r.role),
+      horizon: String(r.horizon),
+      ...(r.model_id ? { model: { id: String(r.model_id), version: String(r.model_version), sha256: String(r.model_sha256), featureBuilderVersion: '' } } : {}),
+      n: Number(r.n),
+      windowHours: Number(r.window_hours),
+      mape: Number(r.mape),
+      mae: Number(r.mae),
+      bias: Number(r.bias),
+      atMs: Number(r.at_ms),
+    }));
   }
 
   /** Moves acked_through over every contiguous seq received, and forgets those rows. */

@@ -34,4 +34,19 @@ CREATE TABLE IF NOT EXISTS gaps (
   readings INTEGER NOT NULL, from_ts_ms INTEGER NOT NULL, to_ts_ms INTEGER NOT NULL, dropped_seqs TEXT NOT NULL,
   received_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS gaps_edge ON gaps (edge_id, id);
+-- load forecasts made at the edges; values as JSON arrays (a forecast is read whole)
+CREATE TABLE IF NOT EXISTS forecasts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, edge_id TEXT NOT NULL, target TEXT NOT NULL, tag TEXT NOT NULL,
+  horizon TEXT NOT NULL, role TEXT NOT NULL, issued_at_ms INTEGER NOT NULL, first_hour_ms INTEGER NOT NULL,
+  hour_ms INTEGER NOT NULL, load TEXT NOT NULL, p10 TEXT NOT NULL, p90 TEXT NOT NULL,
+  model_id TEXT NOT NULL, model_version TEXT NOT NULL, model_sha256 TEXT NOT NULL, feature_builder_version TEXT NOT NULL,
+  fallback_code TEXT NOT NULL, fallback_reason TEXT NOT NULL, latency_us INTEGER NOT NULL, received_ms INTEGER NOT NULL,
+  UNIQUE (edge_id, target, role, issued_at_ms));
+CREATE INDEX IF NOT EXISTS forecasts_first_hour ON forecasts (edge_id, target, first_hour_ms);
+-- the latest rolling accuracy of each model at each edge
+CREATE TABLE IF NOT EXISTS model_scores (
+  edge_id TEXT NOT NULL, target TEXT NOT NULL, role TEXT NOT NULL, horizon TEXT NOT NULL,
+  model_id TEXT NOT NULL, model_version TEXT NOT NULL, model_sha256 TEXT NOT NULL,
+  n INTEGER NOT NULL, window_hours INTEGER NOT NULL, mape REAL NOT NULL, mae REAL NOT NULL, bias REAL NOT NULL, at_ms INTEGER NOT NULL,
+  PRIMARY KEY (edge_id, target, role)) WITHOUT ROWID;
 `;
