@@ -147,10 +147,13 @@ export function trainModel(o: TrainOptions): TrainedModel {
   const hyperparameters: Record<string, number | string> = { ridgePenalty: best!.penalty, validationShare: VALIDATION_SHARE };
 
   let network: DenseNetwork;
+  // the band comes from residuals on data the model was not fitted on
+  fitBand(linearOnTrain, validation);
+  const linearOnValidation = validate(linearOnTrain);
+  // the linear model refitted on everything, the validation period included: the most recent behaviour
+  const linearOnAll = (): DenseNetwork => ({ ...ridge(moments(all), best!.penalty), bandLow: linearOnTrain.bandLow, bandHigh: linearOnTrain.bandHigh });
   if (o.kind === 'linear') {
-    // refit on everything, the validation period included: it is the most recent behaviour
-    network = ridge(moments(all), best!.penalty);
-    fitBand(network, validation);
+    network = linearOnAll();
   } else {
     const mlpOptions: MlpOptions = { ...DEFAULT_MLP, ...defaults.mlp, ...o.mlp, seed: o.seed };
     const members = o.members ?? defaults.members;
@@ -164,16 +167,16 @@ export function trainModel(o: TrainOptions): TrainedModel {
     // a correction that does not forecast the validation period better than the linear model
     // alone (too little data to learn from) is left out: the model is then the linear one
     const kept = validate(combined).model.mape < best!.evaluation.model.mape;
-    network = kept ? combined : linearOnTrain;
+    if (kept) fitBand(combined, validation);
+    network = kept ? combined : linearOnAll();
     hyperparameters.correction = kept ? 'kept' : 'dropped (did not beat the linear model on validation)';
-    fitBand(network, validation);
     Object.assign(hyperparameters, { hidden: mlpOptions.hidden, members, batchSize: mlpOptions.batchSize, maxEpochs: mlpOptions.epochs, patience: mlpOptions.patience, learningRate: mlpOptions.learningRate, weightDecay: mlpOptions.weightDecay, loss: 'mse', optimizer: 'adamw' });
   }
   if (Number.isFinite(maxYears)) hyperparameters.maxTrainYears = maxYears;
 
   o.onProgress?.({ stage: 'evaluate' });
-  // the linear kind's final fit has seen the validation period: score the fit that had not
-  const onValidation = o.kind === 'linear' ? best!.evaluation : validate(network);
+  // a final fit that has seen the validation period is scored by the fit that had not
+  const onValidation = network.skip ? validate(network) : linearOnValidation;
   let test: ModelCard['test'];
   if (seriesEnd - trainUntilMs >= 2 * DAY_MS) {
     const linearAll = ridge(moments(all), best!.penalty);
@@ -224,7 +227,7 @@ export function trainModel(o: TrainOptions): TrainedModel {
         hyperparameters,
         durationMs: Math.round(performance.now() - started),
       },
-      validation: { model: card(onValidation.model), seasonalNaive: card(onValidation.seasonalNaive), linear: card(best!.evaluation.model) },
+      validation: { model: card(onValidation.model), seasonalNaive: card(onValidation.seasonalNaive), linear: card(linearOnValidation.model) },
       ...(test ? { test } : {}),
     },
   };

@@ -21,10 +21,11 @@ export class LoadHistory {
     if (h > this.newestMs) this.newestMs = h;
   }
 
-  /** Seeds from an hourly series without overriding what the agent measured itself. */
-  seed(series: HourlySeries, scale: number): void {
+  /** Seeds from an hourly series, hours before `beforeMs` only, without overriding what the agent measured itself. */
+  seed(series: HourlySeries, scale: number, beforeMs: number): void {
     for (let i = 0; i < series.load.length; i++) {
       const h = series.startMs + i * HOUR_MS;
+      if (h >= beforeMs) break;
       const v = series.load[i]!;
       if (!Number.isNaN(v) && !this.hours.has(h)) this.set(h, v * scale);
     }

@@ -95,7 +95,9 @@ export class ForecastScheduler {
     const history = new LoadHistory(HISTORY_HOURS * 2);
     if (config.history) {
       try {
-        history.seed(readSeriesCsv(config.history.file, config.history.column), config.history.scale);
+        // a seed is the past: hours from the agent's present on are what the agent will measure
+        const nowHour = Math.floor(this.clock.toNaive(this.deps.now()) / HOUR_MS) * HOUR_MS;
+        history.seed(readSeriesCsv(config.history.file, config.history.column), config.history.scale, nowHour);
       } catch (err) {
         log.error({ file: config.history.file, err: (err as Error).message }, 'could not read the seed history: forecasting from the agent\'s own aggregates only');
       }
@@ -105,7 +107,7 @@ export class ForecastScheduler {
     for (const a of this.deps.store.aggregatesSince(config.tag, this.clock.hourMs, sinceWall)) history.set(this.hourOf(a.windowStartMs), a.mean);
     const newest = history.newestHourMs;
     this.targets.push({ config, runtime, history, lastIssueMs: newest ?? -Infinity, queue: Promise.resolve() });
-    log.info({ tag: config.tag, horizon: config.horizon, model: config.model ?? null, shadow: config.shadow ?? null, historyHours: newest === undefined ? 0 : undefined }, 'forecast target ready');
+    log.info({ tag: config.tag, horizon: config.horizon, model: config.model ?? null, shadow: config.shadow ?? null, newestHour: newest === undefined ? null : new Date(newest).toISOString().slice(0, 16) }, 'forecast target ready');
   }
 
   /** The naive-local hour an aggregate window (agent clock) stands for. */
