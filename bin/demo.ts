@@ -43,6 +43,17 @@ export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel:
     logger: logger.child({ component: 'simulator' }),
   });
 
+  // The edge forecasts feeder 1 on the simulator's clock: one simulated hour is `hourSeconds`, its
+  // week of history before the start comes from the same data the simulator replays (scaled to
+  // the feeder's 4 MW peak), as a new gateway would be seeded from its historian.
+  const hourMs = Math.round(opts.hourSeconds * 1000);
+  const models = (name: string): string => new URL(`../models/artifacts/${name}`, import.meta.url).pathname;
+  const daytonFile = new URL('../simulators/data/pjm_dayton.csv', import.meta.url).pathname;
+  const { readSeriesCsv } = await import('../models/series.js');
+  const dayton = readSeriesCsv(daytonFile).load;
+  const daytonPeak = dayton.reduce((m, v) => (v > m ? v : m), 0);
+  const defaultWindows = [60_000, 900_000, 3_600_000];
+  const windows = defaultWindows.includes(hourMs) ? defaultWindows : [hourMs, 24 * hourMs];
   const edgeDoc: EdgeConfigInput = {
     edge: { id: DEMO_EDGE.id, site: DEMO_EDGE.site, name: 'Demo substation gateway' },
     hub: { mqttUrl: brokerUrl },
@@ -55,6 +66,15 @@ export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel:
         tags: sim.points.map((p) => ({ id: p.tag, nodeId: p.nodeId, unit: p.unit, description: p.description, min: p.minValue, max: p.maxValue })),
       },
     ],
+    pipeline: { windows },
+    forecast: {
+      clock: { hour: hourMs, simulatedStart: opts.start.toISOString().slice(0, 16) },
+      scoresEvery: hourMs,
+      targets: [
+        { id: 'feeder1-hour-ahead', tag: 'feeder1.active_power_kw', horizon: 'hour-ahead', model: models('feeder-hour-ahead'), history: { file: daytonFile, scale: 4000 / daytonPeak } },
+        { id: 'feeder1-day-ahead', tag: 'feeder1.active_power_kw', horizon: 'day-ahead', model: models('feeder-day-ahead'), shadow: models('feeder-day-ahead-linear'), history: { file: daytonFile, scale: 4000 / daytonPeak } },
+      ],
+    },
   };
   const agent = await startAgent(validateConfig(edgeConfigSchema, { ...edgeDoc }, 'demo edge config'), { logger });
 
@@ -71,8 +91,13 @@ export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel:
     await sim.stop();
     const edges = hub.store.edges();
     const tags = edges.flatMap((e) => hub.store.tags(e.id).map((t) => ({ edge: e.id, tag: t.id, latest: t.latest })));
+    const forecasts = edges.flatMap((e) => hub.store.forecasts(e.id, undefined, 0, Number.MAX_SAFE_INTEGER, 10_000));
+    const byModel = forecasts.filter((f) => !f.fallbackCode).length;
     await hub.stop();
-    process.stderr.write(`gridos demo stopped: the hub holds readings for ${tags.filter((t) => t.latest).length} of ${tags.length} tags of ${edges.length} edge(s)\n`);
+    process.stderr.write(
+      `gridos demo stopped: the hub holds readings for ${tags.filter((t) => t.latest).length} of ${tags.length} tags of ${edges.length} edge(s), ` +
+        `and ${forecasts.length} forecasts (${byModel} by a model, ${forecasts.length - byModel} by the seasonal-naive fallback)\n`,
+    );
   };
   onShutdown(stop);
   if (opts.duration !== undefined) {

@@ -41,6 +41,11 @@ describe('example configs', () => {
     expect(cfg.sources[0]?.kind === 'opcua' && cfg.sources[0].tags.length).toBeGreaterThan(5);
     expect(isAbsolute(cfg.storage.dataDir)).toBe(true);
     expect(Object.isFrozen(cfg.sources[0])).toBe(true);
+    // model folders resolve against the config file's folder, so the example points at the shipped models
+    const target = cfg.forecast.targets[0]!;
+    expect(target.model).toBe(join(process.cwd(), 'models/artifacts/feeder-day-ahead'));
+    expect(target.shadow).toBe(join(process.cwd(), 'models/artifacts/feeder-day-ahead-linear'));
+    expect(cfg.forecast).toMatchObject({ timeoutMs: 250, scoresEveryMs: 300_000, drift: { maxMape: 20, windowHours: 168, minSamples: 24 }, clock: { timeZone: 'America/New_York', hourMs: 3_600_000 } });
   });
 
   it('config/hub.example.yaml parses, and no file at all gives the embedded defaults', () => {
@@ -111,6 +116,36 @@ uplink: { maxBatchReadings: 0 }
     const path = file('kind.yaml', minimalEdge.replace('kind: opcua', 'kind: modbus'));
     const lines = problems(() => loadEdgeConfig(path, { env: {} }));
     expect(lines.some((l) => l.startsWith(`${path}: sources.0.kind:`) && l.includes('opcua'))).toBe(true);
+  });
+});
+
+describe('forecast section', () => {
+  it('names an unknown tag, an hour that is no aggregate window, a bad time zone and a missing simulated start', () => {
+    const f = file(
+      'forecast-bad.yaml',
+      minimalEdge +
+        `forecast:
+  clock: { timeZone: Mars/Olympus, hour: 2s }
+  targets:
+    - { id: load, tag: nope, horizon: week-ahead }
+    - { id: load, tag: t1 }
+`,
+    );
+    const p = problems(() => loadEdgeConfig(f, { env: {} }));
+    expect(p).toEqual(
+      expect.arrayContaining([
+        `${f}: forecast.targets.0.horizon: expected one of "day-ahead", "hour-ahead", got string "week-ahead"`,
+      ]),
+    );
+    const g = file('forecast-bad2.yaml', minimalEdge + `forecast:\n  clock: { timeZone: Mars/Olympus, hour: 2s }\n  targets:\n    - { id: load, tag: nope }\n    - { id: load, tag: t1 }\n`);
+    const q = problems(() => loadEdgeConfig(g, { env: {} })).join('\n');
+    expect(q).toContain(`${g}: forecast.clock.timeZone: expected an IANA time zone`);
+    expect(q).toContain(`${g}: forecast.clock.simulatedStart: expected a simulated start time when clock.hour is not 1h`);
+    expect(q).toContain(`${g}: forecast.targets.1.id: forecast target id 'load' is already used`);
+    const h = file('forecast-bad3.yaml', minimalEdge + `forecast:\n  clock: { hour: 2s, simulatedStart: "2018-07-16T00:00" }\n  targets:\n    - { id: load, tag: nope }\n`);
+    const r = problems(() => loadEdgeConfig(h, { env: {} })).join('\n');
+    expect(r).toContain(`${h}: forecast.targets.0.tag: expected the id of a configured tag, got 'nope' (tags: t1)`);
+    expect(r).toContain(`${h}: forecast.clock.hour: expected one of pipeline.windows (60000, 900000, 3600000 ms)`);
   });
 });
 
