@@ -154,13 +154,13 @@ describe('feature builder: the missing-data rule', () => {
   it('else the load 168 hours earlier, else the hour before it as filled', () => {
     const week = named(DAY_AHEAD, build([150, 174]));
     expect(week.filled).toBe(1);
-    expect(week.lag_150h * week.scale).toBeCloseTo(rampLoad(318), 9);
+    expect(week.lag_150h! * week.scale).toBeCloseTo(rampLoad(318), 9);
     const previous = named(DAY_AHEAD, build([150, 174, 318]));
-    expect(previous.lag_150h * previous.scale).toBeCloseTo(rampLoad(151), 9);
+    expect(previous.lag_150h! * previous.scale).toBeCloseTo(rampLoad(151), 9);
     // a run of holes: each takes the one before it, already filled
     const run = named(DAY_AHEAD, build([150, 149, 174, 173, 318, 317]));
     expect(run.filled).toBe(2);
-    expect(run.lag_149h * run.scale).toBeCloseTo(rampLoad(151), 9);
+    expect(run.lag_149h! * run.scale).toBeCloseTo(rampLoad(151), 9);
   });
 
   it('16 of 168 lag hours missing (9.5 %) are filled in; 17 (10.1 %) are INSUFFICIENT_DATA', () => {
