@@ -112,9 +112,9 @@ function trainCommand(): Command {
       const lines = [
         `model ${card.id}@${card.version} (${card.kind}, ${card.horizon}) written to ${o.out}`,
         `  trained on ${card.training.file} ${card.training.from} .. ${card.training.to}: ${card.training.samples} samples in ${(card.training.durationMs / 1000).toFixed(1)} s`,
-        `  validation ${card.training.validationFrom} ..: MAPE ${pct(v.model.mape)} (seasonal naive ${pct(v.seasonalNaive.mape)}, linear ${pct(v.linear.mape)}), p10-p90 coverage ${((v.model.bandCoverage ?? 0) * 100).toFixed(0)} %`,
+        `  validation ${card.training.validationFrom} ..: MAPE ${pct(v.model.mape)} (seasonal naive ${pct(v.seasonalNaive.mape)}, per-hour linear reference ${pct(v.linear.mape)}), p10-p90 coverage ${((v.model.bandCoverage ?? 0) * 100).toFixed(0)} %`,
       ];
-      if (card.test) lines.push(`  test ${card.test.from} .. ${card.test.to}: MAPE ${pct(card.test.model.mape)} (seasonal naive ${pct(card.test.seasonalNaive.mape)}, linear ${pct(card.test.linear.mape)})`);
+      if (card.test) lines.push(`  test ${card.test.from} .. ${card.test.to}: MAPE ${pct(card.test.model.mape)} (seasonal naive ${pct(card.test.seasonalNaive.mape)}, per-hour linear reference ${pct(card.test.linear.mape)})`);
       lines.push(`  ${card.onnx.file}: ${card.onnx.bytes} bytes, sha256 ${card.onnx.sha256}`);
       process.stdout.write(lines.join('\n') + '\n');
     });

@@ -46,7 +46,11 @@ export const modelCardSchema = z.object({
     hyperparameters: z.record(z.string(), z.union([z.number(), z.string()])),
     durationMs: z.number().nonnegative(),
   }),
-  /** Scores on the validation period (the last part of the training range, not fitted on by the final model's stopping rule only). */
+  /**
+   * Scores on the validation period (the last part of the training range, held out from the fit
+   * that is scored), next to the seasonal naive (same hour yesterday) and the per-hour linear
+   * reference (ridge on the load lags and the day of week alone).
+   */
   validation: z.object({ model: accuracy, seasonalNaive: accuracy, linear: accuracy }),
   /** Scores after `training.to`, when the data file had any. */
   test: z.object({ from: z.string(), to: z.string(), model: accuracy, seasonalNaive: accuracy, linear: accuracy }).optional(),

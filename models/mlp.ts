@@ -110,7 +110,9 @@ function trainMember(
   const p: Params = { w1: new Float64Array(F * Hd), b1: new Float64Array(Hd), w2: new Float64Array(Hd * H), b2: new Float64Array(H) };
   const s1 = Math.sqrt(2 / F);
   for (let i = 0; i < p.w1.length; i++) p.w1[i] = rng.normal() * s1;
-  const s2 = Math.sqrt(1 / Hd);
+  // the output starts near zero: the network learns a small correction, and output weights of
+  // the usual size would start it with noise far larger than what it is meant to learn
+  const s2 = 0.01 * Math.sqrt(1 / Hd);
   for (let i = 0; i < p.w2.length; i++) p.w2[i] = rng.normal() * s2;
   // start from the mean target so the first epochs learn shape, not level
   for (let o2 = 0; o2 < H; o2++) {

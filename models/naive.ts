@@ -35,17 +35,15 @@ export function seasonalNaive(series: HourlySeries, issueMs: number, horizon: Ho
     if (Number.isNaN(v)) return { ok: false, code: 'INSUFFICIENT_DATA', message: `no load for the hour ${new Date(issueMs + s * HOUR_MS - 24 * HOUR_MS).toISOString().slice(0, 13)}h, nor a week before it` };
     load[s] = v;
   }
+  // additive errors (load - naive): the band stays on the right side of a feeder that exports (negative load)
   const errors: number[] = [];
   for (let i = t0 - 168; i < t0; i++) {
     const y = known(i);
     const ref = known(i - 24);
-    if (ref > 0 && !Number.isNaN(y)) errors.push((y - ref) / ref);
+    if (!Number.isNaN(y) && !Number.isNaN(ref)) errors.push(y - ref);
   }
   errors.sort((a, b) => a - b);
-  const lo = quantile(errors, 0.1);
-  const hi = quantile(errors, 0.9);
-  return {
-    ok: true,
-    forecast: { load, p10: load.map((v) => v * (1 + Math.min(lo, 0))), p90: load.map((v) => v * (1 + Math.max(hi, 0))) },
-  };
+  const lo = Math.min(quantile(errors, 0.1), 0);
+  const hi = Math.max(quantile(errors, 0.9), 0);
+  return { ok: true, forecast: { load, p10: load.map((v) => v + lo), p90: load.map((v) => v + hi) } };
 }

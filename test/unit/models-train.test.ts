@@ -72,11 +72,8 @@ describe('trainModel: deterministic given the seed', () => {
     expect(a.card.test!.model.bandCoverage).toBeLessThan(1);
   }, 30_000);
 
-  // BUG (models/train.ts:176 with :150-153): for kind 'linear' the card's validation score is the
-  // penalty search's evaluation, of a network whose band was never fitted (bandLow = bandHigh = 0),
-  // so every linear card reports validation.model.bandCoverage = 0 (seen in `npm run models`:
-  // feeder-day-ahead-linear "p10-p90 coverage 0 %") although the shipped band covers ~80 %.
-  it.fails('linear: the card\'s validation band coverage is the band\'s, not 0', () => {
+  // Once a bug (found by this suite): the linear card reported the band coverage of a model without its band.
+  it('linear: the card\'s validation band coverage is the band\'s, not 0', () => {
     const a = train('linear', 1);
     expect(a.card.validation.model.bandCoverage).toBeGreaterThan(0.5);
   }, 30_000);
