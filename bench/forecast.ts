@@ -58,7 +58,7 @@ export async function benchForecast(flags: string[]) {
       });
       const trainSeconds = (performance.now() - started) / 1000;
       const out = join(work, file.replace('.csv', ''));
-      const card = writeModel(out, trained);
+      const card = await writeModel(out, trained, { series: s, spec: trained.spec, ...trained.scoredPeriod });
       latency ??= { dir: out, network: trained.network };
       const loaded = loadModel(out);
       if (!loaded.ok) throw new Error(loaded.problem.message);
@@ -78,6 +78,7 @@ export async function benchForecast(flags: string[]) {
         bandCoverage: round(onnx.model.bandCoverage ?? 0),
         hours: onnx.model.n,
         modelBytes: card.onnx.bytes,
+        onnxMaxRelDiff: card.onnx.parity?.maxRelDiff,
       });
     }
 

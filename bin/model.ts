@@ -103,7 +103,7 @@ function trainCommand(): Command {
         failOnCoded(err);
       }
       bar.stop();
-      const card = writeModel(resolve(o.out), trained);
+      const card = await writeModel(resolve(o.out), trained, { series, spec: trained.spec, ...trained.scoredPeriod });
       if (o.json) {
         process.stdout.write(JSON.stringify(card) + '\n');
         return;
@@ -116,6 +116,8 @@ function trainCommand(): Command {
       ];
       if (card.test) lines.push(`  test ${card.test.from} .. ${card.test.to}: MAPE ${pct(card.test.model.mape)} (seasonal naive ${pct(card.test.seasonalNaive.mape)}, per-hour linear reference ${pct(card.test.linear.mape)})`);
       lines.push(`  ${card.onnx.file}: ${card.onnx.bytes} bytes, sha256 ${card.onnx.sha256}`);
+      const parity = card.onnx.parity;
+      if (parity) lines.push(`  onnxruntime vs TypeScript on ${parity.samples} forecasts (${parity.period}): max abs difference ${parity.maxAbsDiff} (${parity.maxRelDiff} of the load's level)`);
       process.stdout.write(lines.join('\n') + '\n');
     });
 }

@@ -54,7 +54,10 @@ export const modelCardSchema = z.object({
   validation: z.object({ model: accuracy, seasonalNaive: accuracy, linear: accuracy }),
   /** Scores after `training.to`, when the data file had any. */
   test: z.object({ from: z.string(), to: z.string(), model: accuracy, seasonalNaive: accuracy, linear: accuracy }).optional(),
-  onnx: z.object({ file: z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'a file name inside the model folder' }).refine((f) => f !== '.' && f !== '..', { message: 'a file name inside the model folder' }), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().positive(), opset: z.number().int().positive() }),
+  onnx: z.object({
+    /** onnxruntime against the TypeScript model on real feature rows (the test period, else validation). */
+    parity: z.object({ samples: z.number().int().nonnegative(), maxAbsDiff: z.number().nonnegative(), maxRelDiff: z.number().nonnegative(), period: z.string() }).optional(),
+    file: z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'a file name inside the model folder' }).refine((f) => f !== '.' && f !== '..', { message: 'a file name inside the model folder' }), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().positive(), opset: z.number().int().positive() }),
 });
 
 export type ModelCard = z.infer<typeof modelCardSchema>;

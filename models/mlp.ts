@@ -15,12 +15,14 @@ export interface MlpOptions {
   learningRate: number;
   /** Decoupled weight decay (AdamW), per step, relative to the learning rate. */
   weightDecay: number;
+  /** `mae` follows the percentage errors operators read (targets are relative to the load's level); `mse` punishes large misses more. */
+  loss: 'mse' | 'mae';
   /** Stop when the validation loss has not improved for this many epochs. */
   patience: number;
   seed: number;
 }
 
-export const DEFAULT_MLP: MlpOptions = { hidden: 48, epochs: 200, batchSize: 32, learningRate: 1e-3, weightDecay: 1e-4, patience: 20, seed: 1 };
+export const DEFAULT_MLP: MlpOptions = { hidden: 48, epochs: 200, batchSize: 32, learningRate: 1e-3, weightDecay: 1e-4, patience: 20, seed: 1, loss: 'mae' };
 
 export interface MlpProgress {
   epoch: number;
@@ -67,7 +69,7 @@ function standardise(d: Dataset, mean: Float64Array, invStd: Float64Array): Floa
   return z;
 }
 
-function loss(p: Params, z: Float64Array, d: Dataset, hidden: number): number {
+function meanLoss(p: Params, z: Float64Array, d: Dataset, hidden: number, loss: MlpOptions['loss']): number {
   const F = d.featureCount;
   const H = d.steps;
   const h = new Float64Array(hidden);
@@ -78,7 +80,7 @@ function loss(p: Params, z: Float64Array, d: Dataset, hidden: number): number {
       let y = p.b2[o]!;
       for (let k = 0; k < hidden; k++) y += h[k]! * p.w2[k * H + o]!;
       const e = y - d.y[i * H + o]!;
-      total += e * e;
+      total += loss === 'mae' ? Math.abs(e) : e * e;
     }
   }
   return total / Math.max(1, d.n * H);
@@ -148,8 +150,13 @@ function trainMember(
           let y = p.b2[out]!;
           for (let k = 0; k < Hd; k++) y += h[k]! * p.w2[k * H + out]!;
           const e = y - train.y[i * H + out]!;
-          trainLoss += e * e;
-          dy[out] = e * scale;
+          if (o.loss === 'mae') {
+            trainLoss += Math.abs(e);
+            dy[out] = (e > 0 ? 0.5 : e < 0 ? -0.5 : 0) * scale;
+          } else {
+            trainLoss += e * e;
+            dy[out] = e * scale;
+          }
         }
         dh.fill(0);
         for (let k = 0; k < Hd; k++) {
@@ -176,7 +183,7 @@ function trainMember(
       opt.b1.step(p.b1, g.b1, o.learningRate, 0);
       opt.b2.step(p.b2, g.b2, o.learningRate, 0);
     }
-    const validationLoss = validation.n > 0 ? loss(p, zv, validation, Hd) : trainLoss / (train.n * H);
+    const validationLoss = validation.n > 0 ? meanLoss(p, zv, validation, Hd, o.loss) : trainLoss / (train.n * H);
     onEpoch?.({ epoch, epochs: o.epochs, trainLoss: trainLoss / (train.n * H), validationLoss });
     if (validationLoss < best.loss) {
       best = { loss: validationLoss, params: cloneParams(p) };

@@ -11,7 +11,7 @@ import type { HolidayCalendar } from './calendar.js';
 import { buildDataset, sliceDataset, standardisation, type Dataset } from './dataset.js';
 import { evaluate, type Evaluation } from './evaluate.js';
 import { FEATURE_BUILDER_VERSION, featureNames, stepsOf, type FeatureSpec, type Horizon } from './features.js';
-import { moments, ridge } from './linear.js';
+import { candidateGroups, LinearSelection } from './selection.js';
 import { DEFAULT_MLP, trainMlp, type MlpOptions } from './mlp.js';
 import { forwardRelative, predict, type DenseNetwork } from './network.js';
 import { DAY_MS, endMs, formatNaive, type HourlySeries } from './series.js';
@@ -47,6 +47,10 @@ export interface TrainOptions {
 
 export interface TrainedModel {
   network: DenseNetwork;
+  /** The features the model takes (what the edge will build to serve it). */
+  spec: FeatureSpec;
+  /** Naive-local ms of the period the card's scores are last reported on (test, else validation). */
+  scoredPeriod: { fromMs: number; toMs: number };
   /** The card without its `onnx` part, which the writer fills in. */
   card: Omit<ModelCard, 'onnx'>;
 }
@@ -62,11 +66,13 @@ export class TrainError extends Error {
 }
 
 const PENALTIES = [1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1];
-/** The last share of training samples held out to choose the penalty, stop training and fit the band. */
-const VALIDATION_SHARE = 0.15;
+/** Contiguous blocks of the training samples for cross-validation; the last is the validation period. */
+const FOLDS = 5;
+/** The MLP correction is kept only when it lowers the validation MAPE by at least this share. */
+const MIN_CORRECTION_GAIN = 0.02;
 
 const MLP_DEFAULTS: Record<Horizon, { mlp: Partial<MlpOptions>; members: number; maxYears: number }> = {
-  'day-ahead': { mlp: { hidden: 32, batchSize: 32, epochs: 200, patience: 20, learningRate: 1e-3, weightDecay: 1e-4 }, members: 3, maxYears: Infinity },
+  'day-ahead': { mlp: { hidden: 32, batchSize: 32, epochs: 200, patience: 20, learningRate: 1e-3, weightDecay: 1e-4 }, members: 6, maxYears: Infinity },
   'hour-ahead': { mlp: { hidden: 32, batchSize: 128, epochs: 40, patience: 6, learningRate: 1e-3, weightDecay: 1e-4 }, members: 2, maxYears: 3 },
 };
 
@@ -127,71 +133,79 @@ export function trainModel(o: TrainOptions): TrainedModel {
   if (all.n < minSamples) {
     throw new TrainError('MODEL_TRAIN_NO_DATA', `only ${all.n} complete ${horizon} samples before ${formatNaive(trainUntilMs)} (at least ${minSamples} are needed: ${horizon === 'day-ahead' ? 'about 2 months' : '2 months'} of hourly load after the first week)`);
   }
-  const cut = Math.floor(all.n * (1 - VALIDATION_SHARE));
+  // Five contiguous blocks in time order: the linear model's features and penalty are chosen by
+  // blocked cross-validation over all of them; the last block is also the validation period
+  // that stops the MLP's training, fits the p10-p90 band and is reported in the card.
+  const std = standardisation(all);
+  const names = featureNames(spec);
+  const selection = new LinearSelection(all, std, names, FOLDS);
+  const cut = Math.floor(((FOLDS - 1) * all.n) / FOLDS);
   const train = sliceDataset(all, 0, cut);
   const validation = sliceDataset(all, cut, all.n);
   const validationFromMs = validation.issueMs[0]!;
-  const std = standardisation(train);
-
-  // the penalty that forecasts the validation period best, in MAPE (what operators read)
-  const trainMoments = moments(train, std);
   const validate = (net: DenseNetwork): Evaluation => evaluate(series, spec, (x, s) => predict(net, x, s), validationFromMs, trainUntilMs);
-  let best: { penalty: number; net: DenseNetwork; evaluation: Evaluation } | undefined;
-  for (const penalty of PENALTIES) {
-    const net = ridge(trainMoments, penalty);
-    const evaluation = validate(net);
-    o.onProgress?.({ stage: 'linear', penalty, validationMape: evaluation.model.mape });
-    if (!best || evaluation.model.mape < best.evaluation.model.mape) best = { penalty, net, evaluation };
-  }
-  const linearOnTrain = best!.net;
-  const hyperparameters: Record<string, number | string> = { ridgePenalty: best!.penalty, validationShare: VALIDATION_SHARE };
+  const choice = selection.choose({ penalties: PENALTIES, folds: FOLDS, candidates: candidateGroups(names) });
+  o.onProgress?.({ stage: 'linear', penalty: choice.penalty, validationMape: choice.cvMape });
+  const trainBlocks = Array.from({ length: FOLDS - 1 }, (_, i) => i);
+  const linearOnTrain = selection.fit(choice.groups, choice.penalty, trainBlocks);
+  const hyperparameters: Record<string, number | string> = {
+    ridgePenalty: choice.penalty,
+    featureGroups: ['lags', 'day of week', ...(horizon === 'hour-ahead' ? ['hour of day'] : []), ...choice.groups].join(', '),
+    crossValidationMape: Number(choice.cvMape.toFixed(4)),
+    folds: FOLDS,
+  };
+  const best = { evaluation: validate(linearOnTrain) };
 
   let network: DenseNetwork;
+  /** What the validation score is reported for: the last fit that had not seen the validation period. */
+  let validated: DenseNetwork = linearOnTrain;
   // the band comes from residuals on data the model was not fitted on
   fitBand(linearOnTrain, validation);
   const linearOnValidation = validate(linearOnTrain);
   // the linear model refitted on everything, the validation period included: the most recent behaviour
-  const linearOnAll = (): DenseNetwork => ({ ...ridge(moments(all), best!.penalty), bandLow: linearOnTrain.bandLow, bandHigh: linearOnTrain.bandHigh });
+  const linearOnAll = (): DenseNetwork => ({ ...selection.fit(choice.groups, choice.penalty), bandLow: linearOnTrain.bandLow, bandHigh: linearOnTrain.bandHigh });
   if (o.kind === 'linear') {
     network = linearOnAll();
   } else {
     const mlpOptions: MlpOptions = { ...DEFAULT_MLP, ...defaults.mlp, ...o.mlp, seed: o.seed };
     const members = o.members ?? defaults.members;
-    const correction = trainMlp(residualsAfter(linearOnTrain, train), residualsAfter(linearOnTrain, validation), std, mlpOptions, members, (member, p) =>
+    // the network sees the feature groups cross-validation chose for the linear model, no more
+    const chosenStd = { mean: std.mean, invStd: linearOnTrain.inputInvStd };
+    const correction = trainMlp(residualsAfter(linearOnTrain, train), residualsAfter(linearOnTrain, validation), chosenStd, mlpOptions, members, (member, p) =>
       o.onProgress?.({ stage: 'mlp', member, members, ...p }),
     );
-    const linearLayer = linearOnTrain.layers[0]!;
-    const last = correction.layers[correction.layers.length - 1]!;
-    for (let h = 0; h < last.outSize; h++) last.bias[h]! += linearLayer.bias[h]!;
-    const combined: DenseNetwork = { ...correction, skip: linearLayer.weights };
+    const withLinear = (linear: DenseNetwork): DenseNetwork => {
+      const layer = linear.layers[0]!;
+      const layers = correction.layers.map((l, i) => (i === correction.layers.length - 1 ? { ...l, bias: l.bias.map((b, h) => b + layer.bias[h]!) } : l));
+      return { ...correction, layers, skip: layer.weights, bandLow: new Float64Array(layer.outSize), bandHigh: new Float64Array(layer.outSize) };
+    };
+    const combined = withLinear(linearOnTrain);
     // a correction that does not forecast the validation period better than the linear model
-    // alone (too little data to learn from) is left out: the model is then the linear one
-    const kept = validate(combined).model.mape < best!.evaluation.model.mape;
-    if (kept) fitBand(combined, validation);
-    network = kept ? combined : linearOnAll();
-    hyperparameters.correction = kept ? 'kept' : 'dropped (did not beat the linear model on validation)';
-    Object.assign(hyperparameters, { hidden: mlpOptions.hidden, members, batchSize: mlpOptions.batchSize, maxEpochs: mlpOptions.epochs, patience: mlpOptions.patience, learningRate: mlpOptions.learningRate, weightDecay: mlpOptions.weightDecay, loss: 'mse', optimizer: 'adamw' });
+    // alone, by a margin (a hair's improvement on one period is noise, not skill), is left out:
+    // the model is then the linear one
+    const kept = validate(combined).model.mape < (1 - MIN_CORRECTION_GAIN) * best.evaluation.model.mape;
+    if (kept) {
+      fitBand(combined, validation);
+      validated = combined;
+      // the linear part refitted on everything (the latest behaviour), the correction as learnt
+      network = { ...withLinear(linearOnAll()), bandLow: combined.bandLow, bandHigh: combined.bandHigh };
+    } else network = linearOnAll();
+    hyperparameters.correction = kept ? 'kept' : `dropped (did not lower the validation MAPE of the linear model by ${MIN_CORRECTION_GAIN * 100} %)`;
+    Object.assign(hyperparameters, { hidden: mlpOptions.hidden, members, batchSize: mlpOptions.batchSize, maxEpochs: mlpOptions.epochs, patience: mlpOptions.patience, learningRate: mlpOptions.learningRate, weightDecay: mlpOptions.weightDecay, loss: mlpOptions.loss, optimizer: 'adamw' });
   }
   if (Number.isFinite(maxYears)) hyperparameters.maxTrainYears = maxYears;
 
   o.onProgress?.({ stage: 'evaluate' });
   // a final fit that has seen the validation period is scored by the fit that had not
-  const onValidation = network.skip ? validate(network) : linearOnValidation;
+  const onValidation = validated === linearOnTrain ? linearOnValidation : validate(validated);
 
   // The per-hour linear reference every model must beat: ridge on the load lags and the day of
-  // week alone (no holidays, no time of year), its penalty chosen on validation like ours.
-  const names = featureNames(spec);
-  const referenceStd = { mean: std.mean, invStd: std.invStd.map((v, j) => (/^(lag_|dow_)/.test(names[j]!) ? v : 0)) };
-  const referenceMoments = moments(train, referenceStd);
-  let reference: { penalty: number; net: DenseNetwork; evaluation: Evaluation } | undefined;
-  for (const penalty of PENALTIES) {
-    const net = ridge(referenceMoments, penalty);
-    const evaluation = validate(net);
-    if (!reference || evaluation.model.mape < reference.evaluation.model.mape) reference = { penalty, net, evaluation };
-  }
+  // week alone (no holidays, no time of year), its penalty chosen the same way as ours.
+  const referenceChoice = selection.choose({ penalties: PENALTIES, folds: FOLDS, candidates: [[]] });
+  const reference = { evaluation: validate(selection.fit([], referenceChoice.penalty, trainBlocks)) };
   let test: ModelCard['test'];
   if (seriesEnd - trainUntilMs >= 2 * DAY_MS) {
-    const referenceAll = ridge(moments(all, referenceStd), reference!.penalty);
+    const referenceAll = selection.fit([], referenceChoice.penalty);
     const m = evaluate(series, spec, (x, s) => predict(network, x, s), trainUntilMs, seriesEnd);
     const l = evaluate(series, spec, (x, s) => predict(referenceAll, x, s), trainUntilMs, seriesEnd);
     test = { from: formatNaive(trainUntilMs), to: formatNaive(seriesEnd), model: card(m.model), seasonalNaive: card(m.seasonalNaive), linear: card(l.model) };
@@ -200,6 +214,8 @@ export function trainModel(o: TrainOptions): TrainedModel {
   const steps = stepsOf(horizon);
   return {
     network,
+    spec,
+    scoredPeriod: test ? { fromMs: trainUntilMs, toMs: seriesEnd } : { fromMs: validationFromMs, toMs: trainUntilMs },
     card: {
       cardVersion: 1,
       id: o.id,
@@ -239,7 +255,7 @@ export function trainModel(o: TrainOptions): TrainedModel {
         hyperparameters,
         durationMs: Math.round(performance.now() - started),
       },
-      validation: { model: card(onValidation.model), seasonalNaive: card(onValidation.seasonalNaive), linear: card(reference!.evaluation.model) },
+      validation: { model: card(onValidation.model), seasonalNaive: card(onValidation.seasonalNaive), linear: card(reference.evaluation.model) },
       ...(test ? { test } : {}),
     },
   };

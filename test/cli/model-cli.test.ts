@@ -52,6 +52,11 @@ describe('gridos model', () => {
     expect(card).toMatchObject({ id: 'dayton-slice-day-ahead', kind: 'linear', horizon: 'day-ahead', steps: 24 });
     expect(card.training).toMatchObject({ file: 'dayton-slice.csv', sha256: sha256(readFileSync(slice)), to: '2017-08-01 00:00' });
     expect(card.test).toMatchObject({ from: '2017-08-01 00:00', to: '2017-10-01 00:00' });
+    // the export is checked against the TypeScript model on the test period's real features
+    expect(card.onnx.parity).toMatchObject({ period: '2017-08-01 00:00 .. 2017-10-01 00:00' });
+    expect(card.onnx.parity!.samples).toBeGreaterThan(50);
+    expect(card.onnx.parity!.maxRelDiff).toBeLessThanOrEqual(1e-4);
+    expect(r.stdout).toMatch(/onnxruntime vs TypeScript on \d+ forecasts/);
   }, 30_000);
 
   it('eval --json prints one JSON object on its last line, and the model beats the seasonal naive', async () => {

@@ -114,15 +114,15 @@ function reference(net: TrainedModel, folder: string, issueMs: number): Float64A
   return predict(net.network, f.features.values, f.features.scale).load;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gridos-runtime-'));
   series = readSeriesCsv(DATA);
   active = train('dayton-da', {});
   shadow = train('dayton-da-half-year', { maxTrainYears: 0.5 });
   good = join(dir, 'good');
   goodShadow = join(dir, 'good-shadow');
-  writeModel(good, active);
-  writeModel(goodShadow, shadow);
+  await writeModel(good, active);
+  await writeModel(goodShadow, shadow);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
