@@ -106,7 +106,20 @@ export class ForecastScheduler {
     const sinceWall = this.clock.toWall(this.clock.toNaive(this.deps.now()) - HISTORY_HOURS * HOUR_MS);
     for (const a of this.deps.store.aggregatesSince(config.tag, this.clock.hourMs, sinceWall)) history.set(this.hourOf(a.windowStartMs), a.mean);
     const newest = history.newestHourMs;
-    this.targets.push({ config, runtime, history, lastIssueMs: newest ?? -Infinity, queue: Promise.resolve() });
+    const target: Target = { config, runtime, history, lastIssueMs: newest ?? -Infinity, queue: Promise.resolve() };
+    this.targets.push(target);
+    // Catch up at start: the forecast covering the present (today's day-ahead, this hour's
+    // hour-ahead), from the data before its issue time, when the store does not hold it yet (the
+    // agent was down at midnight, or this is its first start).
+    const present = this.clock.toNaive(this.deps.now());
+    const every = config.horizon === 'day-ahead' ? 24 * HOUR_MS : HOUR_MS;
+    const currentIssueMs = Math.floor(present / every) * every;
+    const stored = this.deps.store.forecasts(config.id, 1)[0];
+    const alreadyHave = stored !== undefined && stored.firstHourMs >= Math.round(this.clock.toWall(currentIssueMs));
+    if (!alreadyHave && history.has(currentIssueMs - HOUR_MS)) {
+      target.lastIssueMs = Math.max(target.lastIssueMs, currentIssueMs);
+      target.queue = target.queue.then(() => this.issue(target, currentIssueMs));
+    }
     log.info({ tag: config.tag, horizon: config.horizon, model: config.model ?? null, shadow: config.shadow ?? null, newestHour: newest === undefined ? null : new Date(newest).toISOString().slice(0, 16) }, 'forecast target ready');
   }
 
@@ -131,19 +144,6 @@ export class ForecastScheduler {
         }
       }
     }
-  }
-
-  /** Forecasts one target now for the next issue time after its newest known hour (used at start-up and by tests). */
-  issueNext(targetId: string): Promise<void> {
-    const t = this.targets.find((x) => x.config.id === targetId);
-    if (!t) return Promise.reject(new Error(`no forecast target '${targetId}'`));
-    const newest = t.history.newestHourMs;
-    if (newest === undefined) return Promise.resolve();
-    let issueMs = newest + HOUR_MS;
-    while (!isIssueTime(t.config.horizon, issueMs)) issueMs += HOUR_MS;
-    t.lastIssueMs = Math.max(t.lastIssueMs, issueMs);
-    t.queue = t.queue.then(() => this.issue(t, issueMs));
-    return t.queue;
   }
 
   private async issue(t: Target, issueMs: number): Promise<void> {
