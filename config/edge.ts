@@ -192,7 +192,7 @@ const forecastTarget = z.strictObject({
 const forecastSection = z
   .strictObject({
     /** An inference slower than this is abandoned and the seasonal-naive forecast answers. */
-    timeout: duration.default(250),
+    timeout: duration.default(1000),
     /** A model whose rolling MAPE over `window` (at least `minSamples` scored hours) exceeds `maxMape` % is replaced by the fallback until it recovers. */
     drift: z.strictObject({ maxMape: z.number().positive().default(20), window: duration.default(7 * 86_400_000), minSamples: z.number().int().min(1).default(24) }).default({ maxMape: 20, window: 7 * 86_400_000, minSamples: 24 }),
     /** How often the rolling model scores are sent to the hub. */
@@ -209,7 +209,7 @@ const forecastSection = z
       .default({ timeZone: 'UTC', hour: 3_600_000 }),
     targets: z.array(forecastTarget).default([]),
   })
-  .default({ timeout: 250, drift: { maxMape: 20, window: 7 * 86_400_000, minSamples: 24 }, scoresEvery: 300_000, clock: { timeZone: 'UTC', hour: 3_600_000 }, targets: [] })
+  .default({ timeout: 1000, drift: { maxMape: 20, window: 7 * 86_400_000, minSamples: 24 }, scoresEvery: 300_000, clock: { timeZone: 'UTC', hour: 3_600_000 }, targets: [] })
   .superRefine((f, ctx) => {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: f.clock.timeZone });

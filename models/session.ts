@@ -29,7 +29,11 @@ export class ModelSession {
   ) {}
 
   static async open(onnx: Uint8Array, featureCount: number): Promise<ModelSession> {
-    return new ModelSession(await ort.InferenceSession.create(onnx, GATEWAY_SESSION_OPTIONS), featureCount);
+    const session = new ModelSession(await ort.InferenceSession.create(onnx, GATEWAY_SESSION_OPTIONS), featureCount);
+    // one run on zeros, so the first real forecast does not pay for onnxruntime's first-run set-up;
+    // a model that fails it fails its real runs too, and is reported there, with its input
+    await session.run(new Float32Array(featureCount), 1).catch(() => undefined);
+    return session;
   }
 
   /** One forecast (batch 1). */

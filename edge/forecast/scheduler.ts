@@ -50,9 +50,10 @@ export interface SchedulerDeps {
   onCommitted?: () => void;
 }
 
+/** The clock for a config; a simulated one starts on the aggregate window grid, so each window is exactly one simulated hour. */
 export function forecastClock(config: ForecastConfig['clock'], wallStartMs: number): ForecastClock {
   if (config.simulatedStart === undefined) return realTimeClock(config.timeZone);
-  return simulatedClock(config.hourMs, parseNaiveMs(config.simulatedStart)!, wallStartMs);
+  return simulatedClock(config.hourMs, parseNaiveMs(config.simulatedStart)!, Math.floor(wallStartMs / config.hourMs) * config.hourMs);
 }
 
 export class ForecastScheduler {

@@ -29,7 +29,7 @@ describe('gridos demo', () => {
       db.close();
     }
     expect(r.stderr).toMatch(/the hub holds readings for (\d+) of \1 tags of 1 edge/);
-  });
+  }, 90_000);
 
   it('Ctrl-C (SIGINT) stops hub, simulator and edge cleanly with exit code 0', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'gridos-demo-int-'));
@@ -46,5 +46,5 @@ describe('gridos demo', () => {
     } finally {
       if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
     }
-  });
+  }, 90_000);
 });

@@ -45,7 +45,7 @@ describe('example configs', () => {
     const target = cfg.forecast.targets[0]!;
     expect(target.model).toBe(join(process.cwd(), 'models/artifacts/feeder-day-ahead'));
     expect(target.shadow).toBe(join(process.cwd(), 'models/artifacts/feeder-day-ahead-linear'));
-    expect(cfg.forecast).toMatchObject({ timeoutMs: 250, scoresEveryMs: 300_000, drift: { maxMape: 20, windowHours: 168, minSamples: 24 }, clock: { timeZone: 'America/New_York', hourMs: 3_600_000 } });
+    expect(cfg.forecast).toMatchObject({ timeoutMs: 1000, scoresEveryMs: 300_000, drift: { maxMape: 20, windowHours: 168, minSamples: 24 }, clock: { timeZone: 'America/New_York', hourMs: 3_600_000 } });
   });
 
   it('config/hub.example.yaml parses, and no file at all gives the embedded defaults', () => {
