@@ -112,10 +112,15 @@ describe('edge TrustStore', () => {
       const policy = { target: 'policies/p/1.yaml', policyId: 'p', version: 1, sha256: 'a'.repeat(64), length: 1, policyText: 'x', installedAtMs: 1 };
       const metadata = { root: store.metadata('root')!, timestamp: '{}', snapshot: '{}', targets: undefined as unknown as string };
       // The last metadata row fails (NOT NULL) after the others were written: everything rolls back.
-      expect(() => store.activate({ metadata, assignmentJson: '{}', assignmentVersion: 1, policy, signedTimeMs: 5 })).toThrow();
+      expect(() => store.activate({ metadata, assignmentJson: '{}', assignmentVersion: 1, policy, signedTimeMs: 5, basedOn: { assignmentVersion: 0, timestampJson: undefined } })).toThrow();
       expect(store.metadata('timestamp')).toBeUndefined();
       expect(store.installed()).toBeUndefined();
       expect(store.assignment().version).toBe(0);
+      // Activation based on a state that has since moved on is refused before writing.
+      expect(() => store.activate({ metadata: { ...metadata, targets: '{}' }, assignmentJson: '{}', assignmentVersion: 1, policy, signedTimeMs: 5, basedOn: { assignmentVersion: 1, timestampJson: undefined } })).toThrow(
+        expect.objectContaining({ name: 'ConcurrentUpdateError' }),
+      );
+      expect(store.installed()).toBeUndefined();
       expect(store.observeClock(1000)).toBe(1000);
       expect(store.observeClock(10)).toBe(1000);
       expect(() => store.provision(store.metadata('root')!)).toThrow(/already provisioned/);

@@ -12,7 +12,7 @@
  *   else audit(r.refused.code, r.refused.message);
  *   const { expired } = trustStatus(store, Date.now()); // -> PolicyContext.policyExpired
  */
-export { TrustStore, TRUSTED_ROLES } from './trust-store.js';
+export { TrustStore, TRUSTED_ROLES, ConcurrentUpdateError } from './trust-store.js';
 export type { InstalledPolicy, TrustedRole, Activation } from './trust-store.js';
 export { updateFrom } from './update.js';
 export type { UpdateOptions, UpdateResult, UpdateInstalled } from './update.js';

@@ -32,6 +32,8 @@ export type UpdateRefusalCode =
   | 'EDGE_TUF_ASSIGNMENT_MISMATCH'
   /** The delivered policy does not validate, or is not the policy its target name says. */
   | 'EDGE_TUF_POLICY_INVALID'
+  /** Another update activated while this one ran; run it again. */
+  | 'EDGE_TUF_CONCURRENT_UPDATE'
   /** Anything else the TUF client rejected (malformed metadata, unsupported spec version, ...). */
   | 'EDGE_TUF_INVALID_METADATA';
 

@@ -36,6 +36,13 @@ export interface Activation {
   policy: InstalledPolicy;
   /** Signed time seen in the update (the assignment's issuedAt); the floor rises to it. */
   signedTimeMs: number;
+  /** The state the update started from; activation fails (ConcurrentUpdateError) if another update committed since. */
+  basedOn: { assignmentVersion: number; timestampJson: string | undefined };
+}
+
+/** Another update committed between this one's start and its activation; nothing was written. */
+export class ConcurrentUpdateError extends Error {
+  override readonly name = 'ConcurrentUpdateError';
 }
 
 const SCHEMA = `
@@ -118,6 +125,9 @@ export class TrustStore {
   /** Writes an accepted update, all or nothing. */
   activate(a: Activation): void {
     this.db.transaction(() => {
+      if (this.assignment().version !== a.basedOn.assignmentVersion || this.metadata('timestamp') !== a.basedOn.timestampJson) {
+        throw new ConcurrentUpdateError('another update was activated while this one ran; run it again');
+      }
       const put = this.db.prepare('INSERT INTO tuf_metadata (role, json) VALUES (?, ?) ON CONFLICT(role) DO UPDATE SET json = excluded.json');
       for (const role of TRUSTED_ROLES) put.run(role, a.metadata[role]);
       this.db

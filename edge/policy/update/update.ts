@@ -34,7 +34,7 @@ import {
 import { installModels, type InstalledModel } from './models.js';
 import { classifyTufError, refusal, type UpdateRefusal } from './refusal.js';
 import { metadataUrl, missingRootVersion, openSource, targetsUrl, type UpdateSource } from './source.js';
-import { TRUSTED_ROLES, type TrustStore, type TrustedRole } from './trust-store.js';
+import { ConcurrentUpdateError, TRUSTED_ROLES, type TrustStore, type TrustedRole } from './trust-store.js';
 
 export interface UpdateOptions {
   edgeId: string;
@@ -82,6 +82,7 @@ export async function updateFrom(store: TrustStore, source: string, options: Upd
 }
 
 async function runUpdate(store: TrustStore, src: UpdateSource, work: string, referenceTimeMs: number, options: UpdateOptions): Promise<UpdateResult> {
+  const basedOn = { assignmentVersion: store.assignment().version, timestampJson: store.metadata('timestamp') };
   for (const role of TRUSTED_ROLES) {
     const json = store.metadata(role);
     if (json !== undefined) writeFileSync(join(work, `${role}.json`), json);
@@ -172,21 +173,27 @@ async function runUpdate(store: TrustStore, src: UpdateSource, work: string, ref
   }
 
   const changed = !current || current.sha256 !== a.policy.sha256 || current.policyId !== policyId;
-  store.activate({
-    metadata: trusted,
-    assignmentJson: assignmentBytes.toString('utf8'),
-    assignmentVersion: a.version,
-    signedTimeMs: Date.parse(a.issuedAt),
-    policy: {
-      target: a.policy.target,
-      policyId,
-      version: a.policy.version,
-      sha256: a.policy.sha256,
-      length: a.policy.length,
-      policyText,
-      installedAtMs: changed || !current ? referenceTimeMs : current.installedAtMs,
-    },
-  });
+  try {
+    store.activate({
+      basedOn,
+      metadata: trusted,
+      assignmentJson: assignmentBytes.toString('utf8'),
+      assignmentVersion: a.version,
+      signedTimeMs: Date.parse(a.issuedAt),
+      policy: {
+        target: a.policy.target,
+        policyId,
+        version: a.policy.version,
+        sha256: a.policy.sha256,
+        length: a.policy.length,
+        policyText,
+        installedAtMs: changed || !current ? referenceTimeMs : current.installedAtMs,
+      },
+    });
+  } catch (e) {
+    if (e instanceof ConcurrentUpdateError) return refusal('EDGE_TUF_CONCURRENT_UPDATE', e.message);
+    throw e;
+  }
   return { installed: { policyText, policyId, target: a.policy.target, version: a.policy.version, sha256: a.policy.sha256, changed, models } };
 }
 
