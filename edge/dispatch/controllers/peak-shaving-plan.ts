@@ -100,7 +100,7 @@ export function planPeakShaving(input: PlanInput): Plan {
   let run = simulate(input, lo);
   if (!run.feasible) {
     // invariant: lo infeasible, hi feasible (no discharge at all at the highest load)
-    for (let i = 0; i < MAX_BISECTIONS && hi - lo > 1e-9 * Math.max(1, Math.abs(hi)); i++) {
+    for (let i = 0; i < MAX_BISECTIONS && hi - lo > 1e-12 * Math.max(1, Math.abs(hi)); i++) {
       const mid = (lo + hi) / 2;
       if (simulate(input, mid).feasible) hi = mid;
       else lo = mid;
@@ -108,6 +108,8 @@ export function planPeakShaving(input: PlanInput): Plan {
     lo = hi;
     run = simulate(input, hi);
   }
+  // the bisection's last bit can leave a micro-watt where the exact answer is zero
+  for (let i = 0; i < run.batteryKw.length; i++) if (Math.abs(run.batteryKw[i]!) < 1e-6) run.batteryKw[i] = 0;
   const netKw = loadKw.map((l, i) => l - run.batteryKw[i]!);
   const minPct = b.socMinPct;
   const maxPct = Math.max(b.socMaxPct, input.socPct);

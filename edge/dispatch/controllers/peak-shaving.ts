@@ -93,8 +93,8 @@ function compile(c: PeakShavingConfig): Readonly<Compiled> {
 }
 
 const at = (ms: number) => new Date(ms).toISOString().slice(0, 16) + 'Z';
-/** Towards zero, to the watt: a proposal never asks for more than the plan. */
-const kw = (v: number) => Math.floor(v * 1000) / 1000;
+/** Towards zero, to the watt (less a nano-watt of float noise): a proposal never asks for more than the plan. */
+const kw = (v: number) => Math.floor(v * 1000 + 1e-6) / 1000;
 
 export function peakShavingController(config: PeakShavingConfig): (snapshot: PeakShavingSnapshot) => PeakShavingResult {
   const c = compile(config);
