@@ -53,6 +53,12 @@ export interface PeakShavingSnapshot {
   /** Measured state of charge, %; undefined when there is no good reading. */
   socPct: number | undefined;
   forecast: ForecastInput | undefined;
+  /**
+   * Feeder load measured now, kW (optional). A persistence guard: when it is above the forecast
+   * for the next interval, the plan takes it for that interval, so the battery neither charges
+   * into a peak the forecast missed nor under-discharges one.
+   */
+  measuredLoadKw?: number;
 }
 
 /** PROPOSED: one proposal; IDLE: plan says nothing to do now; the rest say why no plan was made. */
@@ -112,7 +118,11 @@ export function peakShavingController(config: PeakShavingConfig): (snapshot: Pea
     if (first >= f.load.length) return none('FORECAST_EXHAUSTED', `forecast for ${f.target} ended at ${at(f.startMs + f.load.length * f.stepMs)}: nothing planned`);
 
     const stepHours = f.stepMs / 3_600_000;
-    const plan = planPeakShaving({ loadKw: series.slice(first), stepHours, limitKw: c.limitKw, socPct: s.socPct, battery: c.battery, chargeMarginKw: c.chargeMarginKw });
+    const planned = series.slice(first);
+    const measured = s.measuredLoadKw;
+    const guarded = measured !== undefined && Number.isFinite(measured) && measured > planned[0]!;
+    if (guarded) planned[0] = measured;
+    const plan = planPeakShaving({ loadKw: planned, stepHours, limitKw: c.limitKw, socPct: s.socPct, battery: c.battery, chargeMarginKw: c.chargeMarginKw });
     const startMs = f.startMs + first * f.stepMs;
     const endMs = startMs + f.stepMs;
     const p = plan.batteryKw[0]!;
@@ -124,7 +134,7 @@ export function peakShavingController(config: PeakShavingConfig): (snapshot: Pea
     const load = f.load[first]!;
     const p10 = f.p10[first]!;
     const p90 = f.p90[first]!;
-    const basisKw = series[first]!;
+    const basisKw = planned[0]!;
     const forecast: ForecastRef = {
       target: f.target,
       startMs: f.startMs,
@@ -135,16 +145,17 @@ export function peakShavingController(config: PeakShavingConfig): (snapshot: Pea
       model: f.model ? { id: f.model.id, version: f.model.version, sha256: f.model.sha256 } : null,
       fallback: f.fallback ? f.fallback.code : null,
     };
-    const source = f.fallback ? `seasonal naive (${f.fallback.code})` : f.model ? `model ${f.model.id} ${f.model.version}` : 'forecast';
+    const source = guarded ? `measured ${num(measured)} kW now, above the forecast ${num(series[first]!)} kW; taken as the load` : f.fallback ? `seasonal naive (${f.fallback.code})` : f.model ? `model ${f.model.id} ${f.model.version}` : 'forecast';
     const horizon = `${plan.batteryKw.length} h to ${at(f.startMs + f.load.length * f.stepMs)}`;
     const socAfter = plan.socPct[0]!;
     const discharge = p > 0;
+    const what = guarded ? source : `${source} ${c.basis === 'p90' ? 'p90 ' : ''}${num(basisKw)} kW`;
     const reason = discharge
-      ? `${source} ${c.basis === 'p90' ? 'p90 ' : ''}${num(basisKw)} kW for ${at(startMs)}-${at(endMs)} is above the ${num(c.limitKw)} kW limit of ${f.target}: ` +
+      ? `${what} for ${at(startMs)}-${at(endMs)} is above the ${num(c.limitKw)} kW limit of ${f.target}: ` +
         `discharge ${num(magnitudeKw)} kW to hold it at ${num(plan.netKw[0]!)} kW; ` +
         (plan.aboveLimitKwh > 0 ? `battery energy or power short: planned peak ${num(plan.peakKw)} kW, ${num(plan.aboveLimitKwh)} kWh above the limit over the next ${horizon}; ` : `load kept under the limit over the next ${horizon}; `) +
         `SoC ${num(s.socPct)} % -> ${num(socAfter)} % (min ${num(c.battery.socMinPct)} %)`
-      : `${source} ${c.basis === 'p90' ? 'p90 ' : ''}${num(basisKw)} kW for ${at(startMs)}-${at(endMs)} leaves ${num(c.limitKw - c.chargeMarginKw - basisKw)} kW under the ${num(c.limitKw)} kW limit of ${f.target}` +
+      : `${what} for ${at(startMs)}-${at(endMs)} leaves ${num(c.limitKw - c.chargeMarginKw - basisKw)} kW under the ${num(c.limitKw)} kW limit of ${f.target}` +
         `${c.chargeMarginKw > 0 ? ` (less a ${num(c.chargeMarginKw)} kW margin)` : ''}: charge ${num(magnitudeKw)} kW; SoC ${num(s.socPct)} % -> ${num(socAfter)} % (max ${num(c.battery.socMaxPct)} %)`;
     const proposal = sealProposal({
       controller: c.controllerId,
