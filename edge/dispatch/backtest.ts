@@ -102,16 +102,21 @@ const naiveForecaster: DayAheadForecaster = (series, issueMs) => {
   return { ok: true, forecast: { load: [...r.forecast.load], p10: [...r.forecast.p10], p90: [...r.forecast.p90], fallback: { code: 'NO_MODEL' } } };
 };
 
+/** The series scaled so its highest hour is `peakKw` (what the backtest replays and forecasts on). */
+export function scaleSeries(series: HourlySeries, peakKw: number): HourlySeries {
+  let max = -Infinity;
+  for (const v of series.load) if (v > max) max = v;
+  if (!(max > 0)) throw new DispatchError('EDGE_DISPATCH_DATA', 'policy backtest: the series has no positive load to scale');
+  const scale = peakKw / max;
+  return { startMs: series.startMs, load: series.load.map((v) => v * scale), ...(series.temp && { temp: series.temp }) };
+}
+
 export function runPolicyBacktest(o: BacktestOptions): BacktestReport {
   const bad = (m: string): never => {
     throw new DispatchError('EDGE_DISPATCH_DATA', `policy backtest: ${m}`);
   };
-  let max = -Infinity;
-  for (const v of o.series.load) if (v > max) max = v;
-  if (!(max > 0)) bad('the series has no positive load to scale');
   if (!(o.peakKw > 0) || !(o.limitKw > 0)) bad('peakKw and limitKw must be above 0');
-  const scale = o.peakKw / max;
-  const series: HourlySeries = { startMs: o.series.startMs, load: o.series.load.map((v) => v * scale) };
+  const series = scaleSeries(o.series, o.peakKw);
   const seriesEnd = o.series.startMs + o.series.load.length * HOUR_MS;
   const floorDay = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
   const fromMs = floorDay(o.fromMs ?? o.series.startMs + 7 * DAY_MS + DAY_MS - 1);

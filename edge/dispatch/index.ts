@@ -19,6 +19,6 @@ export { peakShavingController } from './controllers/peak-shaving.js';
 export type { ForecastInput, PeakShavingConfig, PeakShavingResult, PeakShavingSnapshot, PeakShavingStatus } from './controllers/peak-shaving.js';
 export { overVoltageController } from './controllers/over-voltage.js';
 export type { OverVoltageConfig, OverVoltageResult, OverVoltageSnapshot, OverVoltageStatus } from './controllers/over-voltage.js';
-export { runPolicyBacktest } from './backtest.js';
+export { runPolicyBacktest, scaleSeries } from './backtest.js';
 export type { BacktestDay, BacktestOptions, BacktestReport, DayAheadForecaster, OutcomeTally } from './backtest.js';
 export { formatBacktestTable } from './backtest-format.js';

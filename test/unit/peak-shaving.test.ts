@@ -238,6 +238,17 @@ describe('peakShavingController: proposals', () => {
     expect(p90.proposals[0]).toMatchObject({ action: 'battery_discharge', magnitudeKw: 485, forecast: { basis: 'p90' } });
   });
 
+  it('the measured load guards the next interval: no charging into a peak the forecast missed', () => {
+    // the forecast says 2050 kW at 03:00 (charge), but 3300 kW is measured now
+    const r = control({ nowMs: T0 + 3 * HOUR, socPct: 50, forecast: forecast(), measuredLoadKw: 3300 });
+    expect(r.proposals[0]).toMatchObject({ action: 'battery_charge', magnitudeKw: 100 });
+    expect(r.proposals[0]!.reason.startsWith('measured 3300 kW now, above the forecast 2050 kW; taken as the load for')).toBe(true);
+    const over = control({ nowMs: T0 + 3 * HOUR, socPct: 50, forecast: forecast(), measuredLoadKw: 3500 });
+    expect(over.proposals[0]).toMatchObject({ action: 'battery_discharge', magnitudeKw: 100 });
+    // a measurement under the forecast changes nothing
+    expect(control({ nowMs: T0 + 18 * HOUR, socPct: 80, forecast: forecast(), measuredLoadKw: 1000 }).proposals[0]!.magnitudeKw).toBe(300);
+  });
+
   it('records a fallback forecast', () => {
     const r = control({ nowMs: T0 + 18 * HOUR, socPct: 80, forecast: forecast({ model: undefined, fallback: { code: 'MODEL_DRIFT' } }) });
     expect(r.proposals[0]!.forecast).toMatchObject({ model: null, fallback: 'MODEL_DRIFT' });
