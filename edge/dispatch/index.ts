@@ -1,0 +1,24 @@
+/**
+ * @module edge/dispatch
+ * Controllers (pure functions of a snapshot, returning sealed proposals), proposal hashing over
+ * canonical JSON, the mapping onto the policy engine's `ProposedAction`, and the policy backtest.
+ *
+ * @example
+ *   const control = peakShavingController({ edgeId: 'e1', siteId: 's1', assetId: 'bess-01', setpointPoint: 'bess1.power_setpoint_kw', limitKw: 3400, basis: 'p90',
+ *     battery: { capacityKwh: 2000, maxDischargeKw: 1000, maxChargeKw: 1000, roundTripEfficiency: 0.9, socMinPct: 10, socMaxPct: 95 } });
+ *   const { proposals } = control({ nowMs, socPct: 62, forecast });
+ *   for (const p of proposals) verdicts.push(evaluate(toProposedAction(p), policyContext));
+ */
+export { canonicalJson, canonicalSha256, CanonicalJsonError } from './canonical.js';
+export { sealProposal, proposalIntact, toProposedAction } from './proposal.js';
+export { DispatchError } from './types.js';
+export type { DispatchAction, ForecastRef, MeasurementRef, Proposal, ProposalContent, Setpoint } from './types.js';
+export { planPeakShaving } from './controllers/peak-shaving-plan.js';
+export type { BatteryLimits, Plan, PlanInput } from './controllers/peak-shaving-plan.js';
+export { peakShavingController } from './controllers/peak-shaving.js';
+export type { ForecastInput, PeakShavingConfig, PeakShavingResult, PeakShavingSnapshot, PeakShavingStatus } from './controllers/peak-shaving.js';
+export { overVoltageController } from './controllers/over-voltage.js';
+export type { OverVoltageConfig, OverVoltageResult, OverVoltageSnapshot, OverVoltageStatus } from './controllers/over-voltage.js';
+export { runPolicyBacktest, scaleSeries } from './backtest.js';
+export type { BacktestDay, BacktestOptions, BacktestReport, DayAheadForecaster, OutcomeTally } from './backtest.js';
+export { formatBacktestTable } from './backtest-format.js';
