@@ -8,6 +8,7 @@ import { demoCommand } from './demo.js';
 import { edgeCommand, hubCommand } from './run.js';
 import { simCommand } from './sim.js';
 import { modelCommand } from './model.js';
+import { policyCommand } from './policy.js';
 import { LOG_FORMATS } from './options.js';
 
 export const VERSION = '0.1.0';
@@ -24,5 +25,6 @@ program.addCommand(edgeCommand());
 program.addCommand(simCommand());
 program.addCommand(demoCommand());
 program.addCommand(modelCommand());
+program.addCommand(policyCommand());
 
 await program.parseAsync(process.argv);
