@@ -9,6 +9,8 @@ import { edgeCommand, hubCommand } from './run.js';
 import { simCommand } from './sim.js';
 import { modelCommand } from './model.js';
 import { policyCommand } from './policy.js';
+import { keysCommand } from './keys.js';
+import { bundleCommand } from './bundle.js';
 import { LOG_FORMATS } from './options.js';
 
 export const VERSION = '0.1.0';
@@ -26,5 +28,7 @@ program.addCommand(simCommand());
 program.addCommand(demoCommand());
 program.addCommand(modelCommand());
 program.addCommand(policyCommand());
+program.addCommand(keysCommand());
+program.addCommand(bundleCommand());
 
 await program.parseAsync(process.argv);

@@ -1,10 +1,13 @@
 /**
  * `gridos policy ...`: the dispatch policy from the command line. `validate` checks a policy file;
- * `backtest` replays recorded load through the controllers and the policy.
+ * `backtest` replays recorded load through the controllers and the policy; `sign`, `publish`,
+ * `assign` and `status` distribute it signed (TUF, see hub/registry and edge/policy/update).
  */
 import { Command } from 'commander';
 import { exitOnConfigError } from './options.js';
 import { policyBacktestCommand } from './policy-backtest.js';
+import { policyAssignCommand, policyPublishCommand, policySignCommand } from './policy-release.js';
+import { policyStatusCommand } from './policy-status.js';
 
 function validateCommand(): Command {
   return new Command('validate')
@@ -23,5 +26,12 @@ function validateCommand(): Command {
 }
 
 export function policyCommand(): Command {
-  return new Command('policy').description('the dispatch policy: validate a file, backtest it on recorded load').addCommand(validateCommand()).addCommand(policyBacktestCommand());
+  return new Command('policy')
+    .description('the dispatch policy: validate, backtest, and signed distribution (sign, publish, assign, status)')
+    .addCommand(validateCommand())
+    .addCommand(policyBacktestCommand())
+    .addCommand(policySignCommand())
+    .addCommand(policyPublishCommand())
+    .addCommand(policyAssignCommand())
+    .addCommand(policyStatusCommand());
 }

@@ -35,6 +35,8 @@ export const hubConfigSchema = z.strictObject({
   log: z.strictObject({ level: logLevel.default('info') }).default({ level: 'info' }),
   /** Where else readings and aggregates go: InfluxDB (v2 write API), when configured. */
   timeseries: z.strictObject({ influx: influx.optional() }).default({}),
+  /** Serve this TUF repository (gridos keys init --repo) to edges at /tuf/ (metadata, targets, assignments), when set. */
+  registry: z.strictObject({ dir: z.string().min(1) }).optional(),
 });
 
 export type HubConfigInput = z.input<typeof hubConfigSchema>;

@@ -11,6 +11,7 @@ import type { HubConfig } from '../config/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { apiRoutes } from './http/api.js';
 import { consoleRoutes } from './http/console.js';
+import { tufRoutes } from './http/tuf.js';
 import { Ingest } from './ingest/ingest.js';
 import { createHubMetrics, registerEdgeGauges, type HubMetrics } from './metrics.js';
 import { HubStore } from './store/hub-store.js';
@@ -48,6 +49,7 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   });
   await app.register(apiRoutes, { store, metrics, now });
   await app.register(consoleRoutes);
+  if (config.registry) await app.register(tufRoutes, { dir: config.registry.dir });
   await app.ready();
 
   const influxConfig = config.timeseries.influx;

@@ -25,3 +25,5 @@ export type { AssignmentRequest } from './assignments.js';
 export { exportBundle } from './export.js';
 export type { ExportOptions } from './export.js';
 export { policyTargetFromFile, modelTargetsFromDir } from './inputs.js';
+export { repositoryStatus } from './status.js';
+export type { RepositoryStatus, RoleStatus } from './status.js';

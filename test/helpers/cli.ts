@@ -37,8 +37,11 @@ export function runGridos(args: string[], options: { timeoutMs?: number; env?: N
 }
 
 /** Starts `gridos` and returns the child with its output so far, for tests that signal it. */
-export function startGridos(args: string[]): { child: ReturnType<typeof spawn>; output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
-  const child = spawn(process.execPath, [GRIDOS_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startGridos(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv } = {},
+): { child: ReturnType<typeof spawn>; output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+  const child = spawn(process.execPath, [GRIDOS_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
