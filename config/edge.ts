@@ -233,6 +233,32 @@ const forecastSection = z
     targets: f.targets,
   }));
 
+/** A URL (`http://`, `mqtt://`): such a value is not a path. */
+const URL_SCHEME = /^[a-z][a-z0-9+.-]+:\/\//i;
+
+/**
+ * Signed dispatch policy (edge/policy/active.ts): where updates come from and how often, and the
+ * hub's root v1 that provisions trust on first start. Trust never comes from the source itself.
+ */
+const policySection = z
+  .strictObject({
+    /** The hub's TUF route (`http://hub:8080/tuf/`) or a directory (removable media, a shared folder). */
+    source: z
+      .string()
+      .min(1)
+      .refine((s) => !URL_SCHEME.test(s) || /^https?:\/\/[^\s/]+/i.test(s), { message: "an http(s):// URL such as 'http://hub.example:8080/tuf/', or a directory" })
+      .optional(),
+    /** How often the source is asked for an update (and the trust status checked). */
+    every: duration.default(300_000),
+    /** The hub's root v1 (1.root.json), used only while the trust store is empty. */
+    trustedRoot: z.string().min(1).optional(),
+  })
+  .default({ every: 300_000 })
+  .superRefine((p, ctx) => {
+    if (p.every < 100) ctx.addIssue({ code: 'custom', path: ['every'], message: 'expected at least 100ms between updates' });
+  })
+  .transform(({ every, ...rest }) => ({ ...rest, everyMs: every }));
+
 export const edgeConfigSchema = z
   .strictObject({
     edge: z.strictObject({ id, site: id, name: z.string().default('') }),
@@ -319,6 +345,7 @@ export const edgeConfigSchema = z
     metrics: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.optional() }).default({ host: '127.0.0.1' }),
     log: z.strictObject({ level: logLevel.default('info') }).default({ level: 'info' }),
     forecast: forecastSection,
+    policy: policySection,
     dispatch: z.strictObject({}).default({}),
   })
   .superRefine((cfg, ctx) => {

@@ -94,5 +94,6 @@ function resolvePath(data: unknown, path: string[], base: string): void {
   const node = data as Record<string, unknown>;
   if (rest.length > 0) return resolvePath(node[key], rest, base);
   const v = node[key];
-  if (typeof v === 'string' && !isAbsolute(v)) node[key] = resolve(base, v);
+  // A URL (`http://hub/tuf/`) in a key that also takes a directory is left as it is.
+  if (typeof v === 'string' && !isAbsolute(v) && !/^[a-z][a-z0-9+.-]+:\/\//i.test(v)) node[key] = resolve(base, v);
 }

@@ -10,6 +10,7 @@
  * Offline is normal: the agent starts and stores whether or not the hub or a source is reachable.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { filter, map, merge, Subject, tap, type Subscription } from 'rxjs';
@@ -24,6 +25,7 @@ import { FLAG_NAMES, Ingest, type IngestResult, type TagRule } from './pipeline/
 import { createSource } from './sources/registry.js';
 import type { Source } from './sources/source.js';
 import type { ForecastScheduler } from './forecast/scheduler.js';
+import type { ActivePolicy } from './policy/active.js';
 import { EdgeStore } from './store/edge-store.js';
 import { birthDraft, gapDraft, type DraftContext } from './uplink/drafts.js';
 import { Uplink } from './uplink/uplink.js';
@@ -46,6 +48,8 @@ export interface Agent {
   readonly metricsUrl: string | undefined;
   /** Load forecasting, when `forecast.targets` are configured. */
   readonly forecasts: ForecastScheduler | undefined;
+  /** The signed dispatch policy, when `policy.source` or `policy.trustedRoot` is configured or a trust store exists. */
+  readonly policy: ActivePolicy | undefined;
   /** False while the outbox is full of what may not be dropped: the agent then takes no autonomous action. */
   acceptsAutonomousActions(): boolean;
   stop(): Promise<void>;
@@ -79,6 +83,17 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   let metricsServer: MetricsServer | undefined;
   if (config.metrics.port !== undefined) metricsServer = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
   const { id: edgeId, site: siteId } = config.edge;
+  // The TUF client is loaded only on gateways that run a signed policy (configured, or imported from media).
+  let policy: ActivePolicy | undefined;
+  if (config.policy.source !== undefined || config.policy.trustedRoot !== undefined || existsSync(join(config.storage.dataDir, 'trust.db'))) {
+    try {
+      const { startActivePolicy } = await import('./policy/active.js');
+      policy = startActivePolicy({ dataDir: config.storage.dataDir, edgeId, siteId, everyMs: config.policy.everyMs, source: config.policy.source, trustedRoot: config.policy.trustedRoot }, { logger: log, registry: metrics.registry, now });
+    } catch (err) {
+      await metricsServer?.close();
+      throw err;
+    }
+  }
   const ctx: DraftContext = { edgeId, siteId, now, compress: config.uplink.compress, maxBatchReadings: config.uplink.maxBatchReadings, maxBatchBytes: config.uplink.maxBatchBytes };
   const store = new EdgeStore(join(config.storage.dataDir, 'edge.db'), {
     limits: config.outbox,
@@ -283,11 +298,13 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     sources,
     uplink,
     forecasts,
+    policy,
     sourcesReady,
     metricsUrl: metricsServer?.url,
     acceptsAutonomousActions: () => !store.overCapacity,
     async stop() {
       for (const t of timers) clearInterval(t);
+      await policy?.stop();
       await metricsServer?.close();
       await Promise.allSettled(sources.map((s) => s.stop()));
       pipeline.unsubscribe();

@@ -66,3 +66,42 @@ export function registerSourceMetrics(m: EdgeMetrics, sources: readonly Source[]
     },
   });
 }
+
+/** What the policy gauges read at scrape time. */
+export interface PolicyGaugeState {
+  /** 1 when the active policy's trust expired, or no policy is active (nothing runs on its own). */
+  expired: boolean;
+  policyId: string | undefined;
+  version: number | undefined;
+}
+
+/** The active policy's metrics (edge/policy/active.ts), registered only on gateways that run one. */
+export function createPolicyMetrics(registry: Registry, read: () => PolicyGaugeState) {
+  new Gauge({
+    name: 'gridos_edge_policy_expired',
+    help: '1 while the active policy has expired (or none is installed): every action escalates',
+    registers: [registry],
+    collect() {
+      this.set(read().expired ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'gridos_edge_policy_version',
+    help: 'Version of the active dispatch policy, by policy id (absent while none is active)',
+    labelNames: ['policy'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = read();
+      if (s.policyId !== undefined && s.version !== undefined) this.set({ policy: s.policyId }, s.version);
+    },
+  });
+  return {
+    updates: new Counter({
+      name: 'gridos_edge_policy_updates_total',
+      help: 'Policy update attempts: installed (a new policy), unchanged, or refused (by EDGE_TUF_*/EDGE_POLICY_* code)',
+      labelNames: ['result', 'code'] as const,
+      registers: [registry],
+    }),
+  };
+}

@@ -193,3 +193,25 @@ describe('sizes', () => {
     expect(problems(() => loadEdgeConfig(path, { env: {} }))).toContain(`${path}: outbox.maxSize: expected a size such as "512KB", "64MiB" or "1GB", got string "huge"`);
   });
 });
+
+describe('policy section', () => {
+  it('defaults to every 5 min with no source; relative paths resolve against the file, a URL stays as written', () => {
+    expect(loadEdgeConfig(file('policy-none.yaml', minimalEdge), { env: {} }).policy).toEqual({ everyMs: 300_000 });
+    const url = loadEdgeConfig(file('policy-url.yaml', minimalEdge + 'policy: { source: "http://hub:8080/tuf/", every: 30s, trustedRoot: ./keys/1.root.json }\n'), { env: {} });
+    expect(url.policy).toEqual({ source: 'http://hub:8080/tuf/', everyMs: 30_000, trustedRoot: join(dir, 'keys', '1.root.json') });
+    const media = loadEdgeConfig(file('policy-dir.yaml', minimalEdge + 'policy: { source: ../media/gridos }\n'), { env: {} });
+    expect(media.policy.source).toBe(join(dir, '..', 'media', 'gridos'));
+  });
+
+  it('names a source that is neither an http(s) URL nor a directory, and a period too short', () => {
+    const f = file('policy-bad.yaml', minimalEdge + 'policy: { source: "ftp://hub/tuf/", every: 10ms, trustFirstUse: true }\n');
+    const p = problems(() => loadEdgeConfig(f, { env: {} }));
+    expect(p).toContain(`${f}: policy.source: an http(s):// URL such as 'http://hub.example:8080/tuf/', or a directory`);
+    expect(p.some((l) => l.startsWith(`${f}: policy.trustFirstUse: unknown key`))).toBe(true);
+  });
+
+  it('an update period under 100ms is refused', () => {
+    const f = file('policy-fast.yaml', minimalEdge + 'policy: { every: 10ms }\n');
+    expect(problems(() => loadEdgeConfig(f, { env: {} }))).toEqual([`${f}: policy.every: expected at least 100ms between updates, got string "10ms"`]);
+  });
+});
