@@ -44,7 +44,7 @@ afterEach(async () => {
   rmSync(fx.tmp, { recursive: true, force: true });
 });
 
-async function startEdge(): Promise<Agent> {
+async function startEdge(policy: Record<string, unknown> = { source: `${hubUrl}/tuf/`, every: '200ms', trustedRoot: join(fx.repo, 'metadata', '1.root.json') }): Promise<Agent> {
   const config = validateConfig(
     edgeConfigSchema,
     {
@@ -52,7 +52,7 @@ async function startEdge(): Promise<Agent> {
       hub: { mqttUrl: `mqtt://127.0.0.1:${await freePort()}` }, // no broker: offline is normal
       storage: { dataDir: join(fx.tmp, 'edge') },
       sources: [{ kind: 'replay', name: 'feeders', file: CSV, readingsPerSecond: 50, tags: [{ id: 'feeder1.load', column: 'load' }] }],
-      policy: { source: `${hubUrl}/tuf/`, every: '200ms', trustedRoot: join(fx.repo, 'metadata', '1.root.json') },
+      policy,
     },
     'test',
   );
@@ -141,5 +141,25 @@ describe('agent: active signed policy from the hub', () => {
     expect(a.policy!.current()!.evaluate(discharge(180), ctx).outcome).toBe('auto');
     expect(alarms()).toHaveLength(1);
     expect(log.records.some((r) => r['msg'] === 'the active policy is valid again; autonomous actions resume within its rules')).toBe(true);
+  });
+
+  it('restarted with the hub down and no source, runs the installed policy from the trust store at once', async () => {
+    const a = await startEdge();
+    await waitFor('policy v3 active', () => version(a) === 3);
+    await a.stop();
+    await hub.stop();
+    hubUp = false;
+    const b = await startEdge({});
+    expect(b.policy?.current()).toMatchObject({ policyId: 'north-feeders', version: 3, expired: false });
+  });
+
+  it('a trusted root that is not there fails the start, naming the key', async () => {
+    await expect(startEdge({ trustedRoot: join(fx.tmp, 'nope.root.json') })).rejects.toMatchObject({ code: 'EDGE_POLICY_TRUSTED_ROOT', message: expect.stringContaining('policy.trustedRoot') });
+    agent = undefined;
+  });
+
+  it('without policy config or a trust store, no policy (nor TUF client) is loaded', async () => {
+    const plain = await startEdge({});
+    expect(plain.policy).toBeUndefined();
   });
 });
