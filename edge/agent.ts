@@ -8,6 +8,7 @@
  * source), then meet in one group commit.
  *
  * Offline is normal: the agent starts and stores whether or not the hub or a source is reachable.
+ * The signed dispatch policy (policy/active.ts) is kept current beside it: `agent.policy`.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
