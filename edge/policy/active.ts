@@ -118,9 +118,15 @@ export function startActivePolicy(options: ActivePolicyOptions, deps: ActivePoli
     const status = trustStatus(store, now());
     floorMs = Math.max(floorMs, status.referenceTimeMs);
     const installed = status.installed;
-    if (installed === undefined) return;
+    if (installed === undefined) {
+      // The store was re-provisioned (`provision --reset`): what it vouched for is gone.
+      if (active !== undefined) log.warn({ policy: active.policyId, version: active.version }, 'the trust store holds no policy any more (re-provisioned); no policy is active');
+      active = undefined;
+      alarmRaised = undefined;
+      return;
+    }
     if (active?.sha256 === installed.sha256) {
-      if (active.expiresMs !== status.expiresMs) active = { ...active, expiresMs: status.expiresMs, expiredBy: status.expiredBy };
+      if (active.expiresMs !== status.expiresMs) active = Object.freeze({ ...active, expiresMs: status.expiresMs, expiredBy: status.expiredBy });
       return;
     }
     try {
