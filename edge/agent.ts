@@ -8,7 +8,7 @@
  * source), then meet in one group commit.
  *
  * Offline is normal: the agent starts and stores whether or not the hub or a source is reachable.
- * The signed dispatch policy (policy/active.ts) is kept current beside it: `agent.policy`.
+ * The signed dispatch policy (policy/update/active.ts) is kept current beside it: `agent.policy`.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -26,7 +26,7 @@ import { FLAG_NAMES, Ingest, type IngestResult, type TagRule } from './pipeline/
 import { createSource } from './sources/registry.js';
 import type { Source } from './sources/source.js';
 import type { ForecastScheduler } from './forecast/scheduler.js';
-import type { ActivePolicy } from './policy/active.js';
+import type { ActivePolicy } from './policy/update/active.js';
 import { EdgeStore } from './store/edge-store.js';
 import { birthDraft, gapDraft, type DraftContext } from './uplink/drafts.js';
 import { Uplink } from './uplink/uplink.js';
@@ -88,7 +88,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   let policy: ActivePolicy | undefined;
   if (config.policy.source !== undefined || config.policy.trustedRoot !== undefined || existsSync(join(config.storage.dataDir, 'trust.db'))) {
     try {
-      const { startActivePolicy } = await import('./policy/active.js');
+      const { startActivePolicy } = await import('./policy/update/active.js');
       policy = startActivePolicy({ dataDir: config.storage.dataDir, edgeId, siteId, everyMs: config.policy.everyMs, source: config.policy.source, trustedRoot: config.policy.trustedRoot }, { logger: log, registry: metrics.registry, now });
     } catch (err) {
       await metricsServer?.close();

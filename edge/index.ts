@@ -10,7 +10,7 @@
  */
 export { startAgent, configHash, AGENT_VERSION } from './agent.js';
 export type { Agent, AgentDeps } from './agent.js';
-export type { ActivePolicy, ActivePolicyView } from './policy/active.js';
+export type { ActivePolicy, ActivePolicyView } from './policy/update/active.js';
 export { EdgeStore } from './store/edge-store.js';
 export type { Source, SourceState, SourceStats } from './sources/source.js';
 export { Ingest } from './pipeline/ingest.js';

@@ -75,7 +75,7 @@ export interface PolicyGaugeState {
   version: number | undefined;
 }
 
-/** The active policy's metrics (edge/policy/active.ts), registered only on gateways that run one. */
+/** The active policy's metrics (edge/policy/update/active.ts), registered only on gateways that run one. */
 export function createPolicyMetrics(registry: Registry, read: () => PolicyGaugeState) {
   new Gauge({
     name: 'gridos_edge_policy_expired',

@@ -15,11 +15,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { parsePolicy } from '../../config/index.js';
-import { createPolicyMetrics } from '../metrics.js';
-import { compilePolicy } from './engine.js';
-import type { PolicyContext, PolicyEvaluator, ProposedAction, Verdict } from './types.js';
-import { TrustStore, trustStatus, updateFrom, type UpdateResult } from './update/index.js';
+import { parsePolicy } from '../../../config/index.js';
+import { createPolicyMetrics } from '../../metrics.js';
+import { compilePolicy } from '../engine.js';
+import type { PolicyContext, PolicyEvaluator, ProposedAction, Verdict } from '../types.js';
+import { TrustStore, trustStatus, updateFrom, type UpdateResult } from './index.js';
 
 export interface ActivePolicyOptions {
   dataDir: string;
