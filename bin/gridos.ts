@@ -11,6 +11,7 @@ import { modelCommand } from './model.js';
 import { policyCommand } from './policy.js';
 import { keysCommand } from './keys.js';
 import { bundleCommand } from './bundle.js';
+import { auditCommand } from './audit.js';
 import { LOG_FORMATS } from './options.js';
 
 export const VERSION = '0.1.0';
@@ -30,5 +31,6 @@ program.addCommand(modelCommand());
 program.addCommand(policyCommand());
 program.addCommand(keysCommand());
 program.addCommand(bundleCommand());
+program.addCommand(auditCommand());
 
 await program.parseAsync(process.argv);

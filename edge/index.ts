@@ -28,3 +28,5 @@ export { readJsonMessage, topicMatches } from './sources/mqtt/json-mapping.js';
 export { encodeChunk, decodeChunk } from './store/chunks.js';
 export { compilePolicy, PolicyEngineError } from './policy/index.js';
 export type { ProposedAction, PolicyContext, Verdict, VerdictFlag, PolicyEvaluator } from './policy/index.js';
+export { EdgeAuditLog } from './audit/index.js';
+export type { AuditLogOptions } from './audit/index.js';

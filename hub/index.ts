@@ -15,3 +15,4 @@ export { HubStore } from './store/hub-store.js';
 export type { EdgeRow, TagRow, StoredReading } from './store/hub-store.js';
 export { ONLINE_WITHIN_MS } from './http/api.js';
 export type { IngestErrorCode } from './ingest/ingest.js';
+export { HubAuditLog } from './audit/index.js';

@@ -1,0 +1,12 @@
+/**
+ * @module edge/audit
+ * The edge's append-only audit log (SQLite); chain rules and checkpoints are protocols/audit's.
+ *
+ * @example
+ *   const log = new EdgeAuditLog(db, { chainId: 'edge-1' });
+ *   log.append({ atMs: clock(), kind: 'proposal', subject: { proposalId: 'p1' }, body: { kw: 250 } });
+ *   log.verify(); // { ok: true, head, records }
+ *   const cp = log.checkpoint(edgeKey, clock()); // sent to the hub
+ */
+export { EdgeAuditLog } from './log.js';
+export type { AuditLogOptions } from './log.js';
