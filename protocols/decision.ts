@@ -65,12 +65,17 @@ export interface DecisionExpectation {
   nowMs: number;
 }
 
+/** The key id a decision signed with `key` (public or private ed25519) carries: its TUF key id. */
+export function decisionKeyId(key: KeyObject): string {
+  return tufPublicKey(key).keyId;
+}
+
 /** Signs a decision; throws a TypeError when our own code built an invalid one. */
 export function signDecision(decision: Decision, privateKey: KeyObject): SignedDecision {
   const parsed = decisionSchema.safeParse(decision);
   if (!parsed.success) throw new TypeError(`cannot sign an invalid decision: ${issues(parsed.error)}`);
   const body = Buffer.from(canonicalJson(decision), 'utf8');
-  return { decision, signature: sign(null, body, privateKey).toString('base64'), keyId: tufPublicKey(privateKey).keyId };
+  return { decision, signature: sign(null, body, privateKey).toString('base64'), keyId: decisionKeyId(privateKey) };
 }
 
 const signedShape = z.strictObject({ decision: z.unknown(), signature: z.string().max(200), keyId: z.string().max(200) });

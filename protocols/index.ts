@@ -27,5 +27,5 @@ export {
   parseTopic,
 } from './topics.js';
 export type { UplinkKind, CommandKind, ParsedTopic } from './topics.js';
-export { MAX_DECISION_BYTES, decisionSchema, signDecision, verifyDecision, signedDecisionToWire, signedDecisionFromWire, sha256Hex } from './decision.js';
+export { MAX_DECISION_BYTES, decisionSchema, decisionKeyId, signDecision, verifyDecision, signedDecisionToWire, signedDecisionFromWire, sha256Hex } from './decision.js';
 export type { Decision, SignedDecision, SignedDecisionWire, DecisionProblemCode, DecisionResult, DecisionExpectation } from './decision.js';
