@@ -6,8 +6,9 @@ import type Long from 'long';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { ProtocolError, type DecodeResult } from './errors.js';
 import { EnvelopeType, TelemetryBatchType } from './schema.js';
+import { MAX_DECISION_BYTES, sha256Hex, type SignedDecisionWire } from './decision.js';
 import { isValidId } from './topics.js';
-import { SCHEMA_VERSION, type Envelope, type ForecastMessage, type ModelRef, type ModelScore, type Payload, type Quality, type Reading, type SeqRange, type TagInfo } from './types.js';
+import { SCHEMA_VERSION, type Envelope, type Escalation, type VerdictSummary, type ForecastMessage, type ModelRef, type ModelScore, type Payload, type Quality, type Reading, type SeqRange, type TagInfo } from './types.js';
 
 /** Inflated telemetry larger than this is refused: a small message must not become a memory bomb. */
 export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
@@ -136,6 +137,10 @@ function payloadToWire(p: Payload, options: EncodeOptions): Record<string, unkno
       return { forecast: p.forecast };
     case 'scores':
       return { modelScores: { atMs: p.atMs, scores: p.scores } };
+    case 'escalation':
+      return { escalation: p.escalation };
+    case 'decision':
+      return { decision: p.decision };
   }
 }
 
@@ -176,6 +181,38 @@ interface WireEnvelope {
   compressedTelemetry?: { codec?: number; data?: Uint8Array };
   forecast?: Partial<Omit<ForecastMessage, 'issuedAtMs' | 'firstHourMs' | 'model'>> & { issuedAtMs?: Int64; firstHourMs?: Int64; model?: Partial<ModelRef> };
   modelScores?: { atMs?: Int64; scores?: (Partial<Omit<ModelScore, 'model'>> & { model?: Partial<ModelRef> })[] };
+  escalation?: { proposalJson?: Uint8Array; proposalHash?: string; proposalId?: string; verdict?: Partial<VerdictSummary>; escalatedAtMs?: Int64; deadlineMs?: Int64 };
+  decision?: { decisionJson?: Uint8Array; signature?: Uint8Array; keyId?: string };
+}
+
+function escalationOf(e: NonNullable<WireEnvelope['escalation']>): Escalation {
+  const proposalJson = e.proposalJson ?? new Uint8Array();
+  const proposalHash = e.proposalHash ?? '';
+  if (proposalJson.length === 0) throw new ProtocolError('PROTO_INVALID_FIELD', 'escalation: proposal_json is empty');
+  if (sha256Hex(proposalJson) !== proposalHash) {
+    throw new ProtocolError('PROTO_INVALID_FIELD', `escalation: proposal_hash '${proposalHash.slice(0, 16)}' is not the sha256 of proposal_json`);
+  }
+  const v = e.verdict ?? {};
+  return {
+    proposalJson,
+    proposalHash,
+    proposalId: e.proposalId ?? '',
+    verdict: { outcome: v.outcome ?? '', ruleId: v.ruleId ?? '', reasons: v.reasons ?? [], policyId: v.policyId ?? '', policyVersion: v.policyVersion ?? 0, flags: v.flags ?? [] },
+    escalatedAtMs: toNumber(e.escalatedAtMs),
+    deadlineMs: toNumber(e.deadlineMs),
+  };
+}
+
+function decisionOf(d: NonNullable<WireEnvelope['decision']>): SignedDecisionWire {
+  const decisionJson = d.decisionJson ?? new Uint8Array();
+  const signature = d.signature ?? new Uint8Array();
+  const keyId = d.keyId ?? '';
+  if (decisionJson.length === 0 || decisionJson.length > MAX_DECISION_BYTES) {
+    throw new ProtocolError('PROTO_INVALID_FIELD', `decision: decision_json must be 1-${MAX_DECISION_BYTES} bytes, got ${decisionJson.length}`);
+  }
+  if (signature.length !== 64) throw new ProtocolError('PROTO_INVALID_FIELD', `decision: signature must be 64 bytes (ed25519), got ${signature.length}`);
+  if (!/^[0-9a-f]{64}$/.test(keyId)) throw new ProtocolError('PROTO_INVALID_FIELD', 'decision: key_id must be a sha256 of 64 lowercase hex characters');
+  return { decisionJson, signature, keyId };
 }
 
 function modelRef(m: Partial<ModelRef> | undefined): ModelRef | undefined {
@@ -302,8 +339,12 @@ function wireToPayload(w: WireEnvelope): Payload {
         }),
       };
     }
+    case 'escalation':
+      return { kind: 'escalation', escalation: escalationOf(w.escalation ?? {}) };
+    case 'decision':
+      return { kind: 'decision', decision: decisionOf(w.decision ?? {}) };
     default:
-      throw new ProtocolError('PROTO_NO_PAYLOAD', 'envelope carries no payload this build knows (telemetry, birth, ack, gap, state, aggregates, forecast, scores)');
+      throw new ProtocolError('PROTO_NO_PAYLOAD', 'envelope carries no payload this build knows (telemetry, birth, ack, gap, state, aggregates, forecast, scores, escalation, decision)');
   }
 }
 

@@ -9,7 +9,7 @@
  *   const r = decodeEnvelope(bytes); // { ok: true, value: Envelope } | { ok: false, error: ProtocolError }
  */
 export { SCHEMA_VERSION, Quality, qualityName, ReadingFlag, flagNames } from './types.js';
-export type { Reading, TagInfo, Birth, Ack, Payload, PayloadKind, Envelope, Aggregate, Gap, SeqRange, EdgeState, OutboxStats, ForecastMessage, ModelRef, ModelScore } from './types.js';
+export type { Reading, TagInfo, Birth, Ack, Payload, PayloadKind, Envelope, Aggregate, Gap, SeqRange, EdgeState, OutboxStats, ForecastMessage, ModelRef, ModelScore, Escalation, VerdictSummary } from './types.js';
 export { ProtocolError } from './errors.js';
 export { toRanges } from './ranges.js';
 export type { ProtocolErrorCode, DecodeResult } from './errors.js';
@@ -27,3 +27,5 @@ export {
   parseTopic,
 } from './topics.js';
 export type { UplinkKind, CommandKind, ParsedTopic } from './topics.js';
+export { MAX_DECISION_BYTES, decisionSchema, decisionKeyId, signDecision, verifyDecision, signedDecisionToWire, signedDecisionFromWire, sha256Hex } from './decision.js';
+export type { Decision, SignedDecision, SignedDecisionWire, DecisionProblemCode, DecisionResult, DecisionExpectation } from './decision.js';

@@ -11,11 +11,11 @@
 export const TOPIC_ROOT = 'gridos/v1';
 
 /** What an edge publishes. */
-export const UPLINK_KINDS = ['telemetry', 'birth', 'gap', 'state', 'aggregates', 'forecast', 'scores'] as const;
+export const UPLINK_KINDS = ['telemetry', 'birth', 'gap', 'state', 'aggregates', 'forecast', 'scores', 'escalation'] as const;
 export type UplinkKind = (typeof UPLINK_KINDS)[number];
 
 /** What the hub sends to an edge. */
-export const COMMAND_KINDS = ['ack'] as const;
+export const COMMAND_KINDS = ['ack', 'decision'] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

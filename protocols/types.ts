@@ -1,4 +1,6 @@
 /** The wire messages as our code sees them: plain, typed, numbers for 64-bit fields. */
+import type { SignedDecisionWire } from './decision.js';
+export type { SignedDecisionWire };
 
 export const SCHEMA_VERSION = 1;
 
@@ -143,6 +145,28 @@ export interface ModelScore {
   bias: number;
 }
 
+/** The policy's verdict on an escalated proposal, as the console shows it. */
+export interface VerdictSummary {
+  outcome: string;
+  ruleId: string;
+  reasons: string[];
+  policyId: string;
+  policyVersion: number;
+  flags: string[];
+}
+
+/** A proposal waiting for a human: its canonical content bytes, their sha256, and why. */
+export interface Escalation {
+  /** Canonical JSON (UTF-8) of the proposal's content (every field but id and hash). */
+  proposalJson: Uint8Array;
+  /** sha256 hex of proposalJson; the decoder refuses a mismatch. */
+  proposalHash: string;
+  proposalId: string;
+  verdict: VerdictSummary;
+  escalatedAtMs: number;
+  deadlineMs: number;
+}
+
 export type Payload =
   | { kind: 'telemetry'; readings: Reading[] }
   | { kind: 'birth'; birth: Birth }
@@ -151,7 +175,9 @@ export type Payload =
   | { kind: 'state'; state: EdgeState }
   | { kind: 'aggregates'; aggregates: Aggregate[] }
   | { kind: 'forecast'; forecast: ForecastMessage }
-  | { kind: 'scores'; atMs: number; scores: ModelScore[] };
+  | { kind: 'scores'; atMs: number; scores: ModelScore[] }
+  | { kind: 'escalation'; escalation: Escalation }
+  | { kind: 'decision'; decision: SignedDecisionWire };
 
 export type PayloadKind = Payload['kind'];
 

@@ -22,3 +22,5 @@ export type { OverVoltageConfig, OverVoltageResult, OverVoltageSnapshot, OverVol
 export { runPolicyBacktest, scaleSeries } from './backtest.js';
 export type { BacktestDay, BacktestOptions, BacktestReport, DayAheadForecaster, OutcomeTally } from './backtest.js';
 export { formatBacktestTable } from './backtest-format.js';
+export { DecisionGate } from './decisions.js';
+export type { AdmitResult, DecisionGateOptions, DecisionRefusalCode } from './decisions.js';
