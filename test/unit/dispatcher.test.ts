@@ -160,13 +160,15 @@ describe('recover', () => {
     return p;
   }
 
-  it.each([
+  type ReadBackFn = NonNullable<DispatcherOptions['readBack']>;
+  const cases: [string, ReadBackFn | undefined, string, string][] = [
     ['no read-back', undefined, 'failed', 'INTERRUPTED'],
-    ['read-back unknown', async () => 'unknown' as const, 'failed', 'INTERRUPTED'],
+    ['read-back unknown', async () => 'unknown', 'failed', 'INTERRUPTED'],
     ['read-back throws', () => Promise.reject(new Error('no session')), 'failed', 'INTERRUPTED'],
-    ['read-back not reached', async () => 'not_reached' as const, 'failed', 'INTERRUPTED'],
-    ['read-back reached', async () => 'reached' as const, 'executed', 'READ_BACK'],
-  ] as const)('executing, %s: %s, never written again', async (_name, readBack, state, reason) => {
+    ['read-back not reached', async () => 'not_reached', 'failed', 'INTERRUPTED'],
+    ['read-back reached', async () => 'reached', 'executed', 'READ_BACK'],
+  ];
+  it.each(cases)('executing, %s: %s, never written again', async (_name, readBack, state, reason) => {
     const p = interrupted();
     const d = dispatcher(readBack ? { readBack } : {});
     await d.recover();
