@@ -1,7 +1,8 @@
 /**
  * @module edge/dispatch
  * Controllers (pure functions of a snapshot, returning sealed proposals), proposal hashing over
- * canonical JSON, the mapping onto the policy engine's `ProposedAction`, and the policy backtest.
+ * canonical JSON, the mapping onto the policy engine's `ProposedAction`, the policy backtest, and
+ * the dispatcher (states.ts: the pure state machine; journal.ts: SQLite; dispatcher.ts: the cycle).
  *
  * @example
  *   const control = peakShavingController({ edgeId: 'e1', siteId: 's1', assetId: 'bess-01', setpointPoint: 'bess1.power_setpoint_kw', limitKw: 3400, basis: 'p90',
@@ -24,3 +25,9 @@ export type { BacktestDay, BacktestOptions, BacktestReport, DayAheadForecaster, 
 export { formatBacktestTable } from './backtest-format.js';
 export { DecisionGate } from './decisions.js';
 export type { AdmitResult, DecisionGateOptions, DecisionRefusalCode } from './decisions.js';
+export { DISPATCH_STATES, FINAL_STATES, isFinal, events, transition, onRestart, recoveryOf } from './states.js';
+export type { DispatchState, DispatchEvent, Decision, TransitionErrorCode, TransitionResult, RestartAction, ReadBack } from './states.js';
+export { DispatchJournal } from './journal.js';
+export type { DispatchRecord, DispatchEventRecord, JournalErrorCode, ApplyResult, JournalOptions } from './journal.js';
+export { Dispatcher, timeoutReason } from './dispatcher.js';
+export type { DispatcherOptions, CycleSummary, DecisionResult } from './dispatcher.js';

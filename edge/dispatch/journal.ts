@@ -1,0 +1,218 @@
+/**
+ * The dispatch journal: one row per proposal in `dispatch_proposals` (the sealed proposal, its
+ * hash, the verdict, the current state, timestamps, execution attempts) and an append-only
+ * history in `dispatch_events`. Every transition is one IMMEDIATE transaction that checks the
+ * state machine (states.ts) and moves the row with a compare-and-set
+ * (`UPDATE ... WHERE id = ? AND state = ?`): two writers, or a replay after a restart, cannot
+ * move a proposal twice; the loser gets `EDGE_DISPATCH_CAS_LOST` or the state machine's refusal.
+ *
+ * `beginExecution` is the CAS to `executing`, committed BEFORE the device write: a crash after it
+ * never writes again (at most once; see `onRestart` in states.ts).
+ * Time comes from the injected clock; nothing here reads `Date.now()`.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Verdict } from '../policy/index.js';
+import { proposalIntact } from './proposal.js';
+import { FINAL_STATES, transition, type DispatchEvent, type DispatchState, type TransitionErrorCode } from './states.js';
+import { DispatchError, type Proposal } from './types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS dispatch_proposals (
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL,
+  proposal_json TEXT NOT NULL,
+  verdict_json TEXT NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL,
+  state_since_ms INTEGER NOT NULL,
+  seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dispatch_proposals_state ON dispatch_proposals (state);
+CREATE TABLE IF NOT EXISTS dispatch_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  proposal_id TEXT NOT NULL,
+  from_state TEXT,
+  to_state TEXT NOT NULL,
+  event_json TEXT NOT NULL,
+  reason TEXT,
+  at_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dispatch_events_proposal ON dispatch_events (proposal_id, seq);
+`;
+
+export interface DispatchRecord {
+  proposal: Proposal;
+  verdict: Verdict;
+  state: DispatchState;
+  /** Why the proposal is in its state (INTERRUPTED, READ_BACK, a failure's message), if said. */
+  reason: string | null;
+  /** Writes started: 0 or 1, never more. */
+  attempt: number;
+  createdMs: number;
+  stateSinceMs: number;
+}
+
+export interface DispatchEventRecord {
+  seq: number;
+  proposalId: string;
+  from: DispatchState | null;
+  to: DispatchState;
+  event: DispatchEvent | { type: 'journaled' };
+  reason: string | null;
+  atMs: number;
+}
+
+/** Why the journal did not apply a transition. */
+export type JournalErrorCode = TransitionErrorCode | 'EDGE_DISPATCH_UNKNOWN_PROPOSAL' | 'EDGE_DISPATCH_CAS_LOST';
+
+export type ApplyResult = { ok: true; from: DispatchState; record: DispatchRecord } | { ok: false; error: JournalErrorCode; state: DispatchState | null };
+
+export interface JournalOptions {
+  clock: () => number;
+  /** Called after each committed transition (metrics, logs, fault tests); synchronous. */
+  onTransition?: (record: DispatchRecord, from: DispatchState | null, event: DispatchEventRecord['event']) => void;
+}
+
+interface Row {
+  id: string;
+  hash: string;
+  proposal_json: string;
+  verdict_json: string;
+  state: DispatchState;
+  reason: string | null;
+  attempt: number;
+  created_ms: number;
+  state_since_ms: number;
+}
+
+const NOT_FINAL = `state NOT IN (${FINAL_STATES.map((s) => `'${s}'`).join(', ')})`;
+
+export class DispatchJournal {
+  private readonly db: Database.Database;
+  private readonly owned: boolean;
+  private readonly clock: () => number;
+  private readonly onTransition: JournalOptions['onTransition'];
+
+  /** Opens (creating) the journal tables in a SQLite file, or in a database the caller holds. */
+  constructor(fileOrDb: string | Database.Database, options: JournalOptions) {
+    if (typeof fileOrDb === 'string') {
+      mkdirSync(dirname(fileOrDb), { recursive: true });
+      this.db = new Database(fileOrDb);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('busy_timeout = 5000');
+      this.owned = true;
+    } else {
+      this.db = fileOrDb;
+      this.owned = false;
+    }
+    this.db.exec(SCHEMA);
+    this.clock = options.clock;
+    this.onTransition = options.onTransition;
+  }
+
+  /**
+   * Records a sealed proposal and its verdict in `proposed`; idempotent by proposal id (a second
+   * call returns the stored record, `created: false`). Refuses a proposal whose hash does not
+   * match its content, or an id already stored with another hash.
+   */
+  propose(p: Proposal, verdict: Verdict): { created: boolean; record: DispatchRecord } {
+    if (!proposalIntact(p)) throw new DispatchError('EDGE_DISPATCH_DATA', `proposal ${p.id}: its hash does not match its content, refused`);
+    const run = this.db.transaction(() => {
+      const existing = this.row(p.id);
+      if (existing) {
+        if (existing.hash !== p.hash) throw new DispatchError('EDGE_DISPATCH_DATA', `proposal ${p.id} is journaled with hash ${existing.hash}, not ${p.hash}`);
+        return { created: false, record: toRecord(existing) };
+      }
+      const now = this.clock();
+      this.db
+        .prepare('INSERT INTO dispatch_proposals (id, hash, proposal_json, verdict_json, state, created_ms, state_since_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM dispatch_proposals))')
+        .run(p.id, p.hash, JSON.stringify(p), JSON.stringify(verdict), 'proposed', now, now);
+      this.appendEvent(p.id, null, 'proposed', { type: 'journaled' }, null, now);
+      return { created: true, record: toRecord(this.row(p.id)!) };
+    });
+    const result = run.immediate();
+    if (result.created) this.onTransition?.(result.record, null, { type: 'journaled' });
+    return result;
+  }
+
+  /** Applies one event: state machine check and compare-and-set, in one transaction. */
+  apply(id: string, event: DispatchEvent, reason: string | null = null): ApplyResult {
+    const run = this.db.transaction((): ApplyResult => {
+      const row = this.row(id);
+      if (!row) return { ok: false, error: 'EDGE_DISPATCH_UNKNOWN_PROPOSAL', state: null };
+      const t = transition(row.state, event);
+      if ('error' in t) return { ok: false, error: t.error, state: row.state };
+      const now = this.clock();
+      const why = reason ?? (event.type === 'aborted' ? event.reason : null);
+      const attempt = event.type === 'executionStarted' ? 1 : 0;
+      const changed = this.db
+        .prepare('UPDATE dispatch_proposals SET state = ?, reason = ?, state_since_ms = ?, attempt = attempt + ? WHERE id = ? AND state = ?')
+        .run(t.next, why, now, attempt, id, row.state).changes;
+      if (changed !== 1) return { ok: false, error: 'EDGE_DISPATCH_CAS_LOST', state: row.state };
+      this.appendEvent(id, row.state, t.next, event, why, now);
+      return { ok: true, from: row.state, record: toRecord(this.row(id)!) };
+    });
+    const result = run.immediate();
+    if (result.ok) this.onTransition?.(result.record, result.from, event);
+    return result;
+  }
+
+  /** The CAS to `executing`, to commit BEFORE any device write (at most once). */
+  beginExecution(id: string): ApplyResult {
+    return this.apply(id, { type: 'executionStarted' });
+  }
+
+  get(id: string): DispatchRecord | undefined {
+    const row = this.row(id);
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Escalated proposals waiting for a decision, oldest first. */
+  pending(): DispatchRecord[] {
+    return (this.db.prepare("SELECT * FROM dispatch_proposals WHERE state = 'escalated' ORDER BY seq").all() as Row[]).map(toRecord);
+  }
+
+  /** Every proposal not in a final state, in the order they were journaled: what a restart resumes. */
+  resumable(): DispatchRecord[] {
+    return (this.db.prepare(`SELECT * FROM dispatch_proposals WHERE ${NOT_FINAL} ORDER BY seq`).all() as Row[]).map(toRecord);
+  }
+
+  all(): DispatchRecord[] {
+    return (this.db.prepare('SELECT * FROM dispatch_proposals ORDER BY seq').all() as Row[]).map(toRecord);
+  }
+
+  /** The history of one proposal, oldest first. */
+  history(id: string): DispatchEventRecord[] {
+    const rows = this.db.prepare('SELECT * FROM dispatch_events WHERE proposal_id = ? ORDER BY seq').all(id) as { seq: number; proposal_id: string; from_state: DispatchState | null; to_state: DispatchState; event_json: string; reason: string | null; at_ms: number }[];
+    return rows.map((r) => ({ seq: r.seq, proposalId: r.proposal_id, from: r.from_state, to: r.to_state, event: JSON.parse(r.event_json) as DispatchEventRecord['event'], reason: r.reason, atMs: r.at_ms }));
+  }
+
+  close(): void {
+    if (this.owned && this.db.open) this.db.close();
+  }
+
+  private row(id: string): Row | undefined {
+    return this.db.prepare('SELECT * FROM dispatch_proposals WHERE id = ?').get(id) as Row | undefined;
+  }
+
+  private appendEvent(id: string, from: DispatchState | null, to: DispatchState, event: DispatchEventRecord['event'], reason: string | null, atMs: number): void {
+    this.db.prepare('INSERT INTO dispatch_events (proposal_id, from_state, to_state, event_json, reason, at_ms) VALUES (?, ?, ?, ?, ?, ?)').run(id, from, to, JSON.stringify(event), reason, atMs);
+  }
+}
+
+function toRecord(r: Row): DispatchRecord {
+  return {
+    proposal: JSON.parse(r.proposal_json) as Proposal,
+    verdict: JSON.parse(r.verdict_json) as Verdict,
+    state: r.state,
+    reason: r.reason,
+    attempt: r.attempt,
+    createdMs: r.created_ms,
+    stateSinceMs: r.state_since_ms,
+  };
+}

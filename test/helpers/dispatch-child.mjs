@@ -1,0 +1,72 @@
+// Test-only child for test/faults/dispatch-sigkill.test.ts: runs the built dispatcher (dist/) on a
+// fixed set of seven proposals, one per path through the state machine, against a journal file.
+// With KILL_AT=<state> it freezes the moment a proposal first enters that state (right after the
+// commit), writes "AT <state> <id>" on stdout and waits to be SIGKILLed; KILL_AT=written freezes
+// inside execute after the device write, before the journal records it. Without KILL_AT it runs to
+// the end and writes "DONE". `execute` appends the proposal id to EXECUTIONS (the "device");
+// the read-back looks there. Plain ESM JavaScript so node runs it on the built modules as is.
+import { appendFileSync, existsSync, readFileSync, writeSync } from 'node:fs';
+import { DispatchJournal, Dispatcher, sealProposal } from '../../dist/edge/dispatch/index.js';
+
+const { JOURNAL, EXECUTIONS, ESCALATIONS, KILL_AT } = process.env;
+const T0 = Date.parse('2026-12-01T10:00:00Z');
+let now = T0;
+const clock = () => now;
+
+function freeze(point, id) {
+  writeSync(1, `AT ${point} ${id}\n`);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // until SIGKILL
+}
+
+/** asset -> outcome, and how the scenario treats it. */
+const ASSETS = ['auto-ok', 'approve', 'reject', 'timeout', 'deny', 'auto-fail', 'stale'];
+const OUTCOME = { 'auto-ok': 'auto', approve: 'escalate', reject: 'escalate', timeout: 'escalate', deny: 'deny', 'auto-fail': 'auto', stale: 'auto' };
+const proposals = ASSETS.map((assetId) =>
+  sealProposal({
+    controller: 'sigkill', edgeId: 'e1', siteId: 's1', assetId, action: 'battery_discharge', magnitudeKw: 100, energyKwh: 25,
+    intervalStartMs: assetId === 'stale' ? T0 - 3_600_000 : T0, intervalEndMs: assetId === 'stale' ? T0 - 2_700_000 : T0 + 3_600_000,
+    setpoint: { point: `${assetId}.power_setpoint_kw`, value: 100, unit: 'kW' }, reason: 'fault test', forecast: null, measurement: null,
+  }),
+);
+const byAsset = new Map(proposals.map((p) => [p.assetId, p]));
+
+const evaluate = (action) => {
+  const outcome = OUTCOME[action.assetId];
+  return {
+    outcome, ruleId: 'r', reasons: ['fault test'], flags: [], policyId: 'p', policyVersion: 1,
+    approval: outcome === 'escalate' ? { roles: ['operator'], approvers: 1 } : undefined,
+    onTimeout: outcome === 'escalate' ? { afterMs: 60_000, then: 'refuse' } : undefined,
+  };
+};
+const executed = () => (existsSync(EXECUTIONS) ? readFileSync(EXECUTIONS, 'utf8').split('\n').filter(Boolean) : []);
+
+const journal = new DispatchJournal(JOURNAL, {
+  clock,
+  onTransition: (record) => {
+    if (record.state === KILL_AT) freeze(record.state, record.proposal.id);
+  },
+});
+const dispatcher = new Dispatcher({
+  journal,
+  evaluate,
+  clock,
+  executeTimeoutMs: 10_000,
+  execute: async (p) => {
+    if (p.assetId === 'auto-fail') throw new Error('device refused the setpoint');
+    appendFileSync(EXECUTIONS, `${p.id}\n`);
+    if (KILL_AT === 'written') freeze('written', p.id);
+  },
+  escalate: (p) => appendFileSync(ESCALATIONS, `${p.id}\n`),
+  readBack: async (p) => (executed().includes(p.id) ? 'reached' : 'not_reached'),
+});
+
+await dispatcher.recover();
+await dispatcher.cycle(proposals, { nowMs: now, policyExpired: false, hubReachable: true, autoCountLastHour: 0, autoEnergyKwhToday: 0 });
+// The hub's answers, repeated on every run (a replay after a restart is refused by the journal).
+await dispatcher.onDecision(byAsset.get('approve').id, 'approve');
+await dispatcher.onDecision(byAsset.get('reject').id, 'reject');
+now += 120_000;
+await dispatcher.tick();
+await dispatcher.idle();
+journal.close();
+writeSync(1, 'DONE\n');
