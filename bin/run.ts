@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { loadEdgeConfig, loadHubConfig } from '../config/index.js';
+import { hubUserCommand } from './hub-user.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { exitOnConfigError, onShutdown } from './options.js';
 
@@ -19,6 +20,7 @@ export function hubCommand(): Command {
     .option('-c, --config <file>', 'hub config file (YAML); without one, embedded defaults are used')
     .option('--check', 'validate the config and exit')
     .addHelpText('after', '\nEnvironment: GRIDOS_<SECTION>__<KEY> overrides a config key, e.g. GRIDOS_HTTP__PORT=9080.\nExample config: config/hub.example.yaml')
+    .addCommand(hubUserCommand())
     .action(async (opts: { config?: string; check?: boolean }, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOptions>();
       let config;

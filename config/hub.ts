@@ -27,6 +27,20 @@ const influx = z
   })
   .transform(({ flushInterval, ...rest }) => ({ ...rest, flushIntervalMs: flushInterval }));
 
+/** Logins and sessions (hub/auth). */
+const auth = z
+  .strictObject({
+    /** Failed logins in a row that lock an account. */
+    maxFailedLogins: z.number().int().min(1).max(100).default(5),
+    /** How long a locked account stays locked. */
+    lockout: duration.default(900_000),
+    /** How long a session lasts after login. */
+    sessionTtl: duration.default(8 * 3_600_000),
+    /** Mark the session cookie Secure (set when the hub is served over HTTPS). */
+    secureCookie: z.boolean().default(false),
+  })
+  .transform(({ lockout, sessionTtl, ...rest }) => ({ ...rest, lockoutMs: lockout, sessionTtlMs: sessionTtl }));
+
 export const hubConfigSchema = z.strictObject({
   hub: z.strictObject({ id: id.default('hub') }).default({ id: 'hub' }),
   http: z.strictObject({ host: z.string().default('127.0.0.1'), port: port.default(8080) }).default({ host: '127.0.0.1', port: 8080 }),
@@ -35,6 +49,7 @@ export const hubConfigSchema = z.strictObject({
   log: z.strictObject({ level: logLevel.default('info') }).default({ level: 'info' }),
   /** Where else readings and aggregates go: InfluxDB (v2 write API), when configured. */
   timeseries: z.strictObject({ influx: influx.optional() }).default({}),
+  auth: auth.default({ maxFailedLogins: 5, lockoutMs: 900_000, sessionTtlMs: 8 * 3_600_000, secureCookie: false }),
   /** Serve this TUF repository (gridos keys init --repo) to edges at /tuf/ (metadata, targets, assignments), when set. */
   registry: z.strictObject({ dir: z.string().min(1) }).optional(),
 });
@@ -42,4 +57,5 @@ export const hubConfigSchema = z.strictObject({
 export type HubConfigInput = z.input<typeof hubConfigSchema>;
 export type HubConfig = z.output<typeof hubConfigSchema>;
 export type BrokerConfig = HubConfig['broker'];
+export type HubAuthConfig = HubConfig['auth'];
 export type InfluxConfig = NonNullable<HubConfig['timeseries']['influx']>;

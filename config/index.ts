@@ -14,7 +14,7 @@ import { loadConfigFile, type LoadOptions } from './load.js';
 export { edgeConfigSchema, hubConfigSchema };
 export { tagsOf } from './edge.js';
 export type { EdgeConfig, EdgeConfigInput, SourceConfig, OpcuaSourceConfig, ReplaySourceConfig, MqttSourceConfig, SparkplugSourceConfig, TagConfig } from './edge.js';
-export type { HubConfig, HubConfigInput, BrokerConfig } from './hub.js';
+export type { HubConfig, HubConfigInput, BrokerConfig, HubAuthConfig } from './hub.js';
 export { ConfigError, formatProblem } from './errors.js';
 export type { ConfigProblem } from './errors.js';
 export { validateConfig, parseYamlDocument } from './load.js';

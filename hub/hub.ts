@@ -8,6 +8,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config/index.js';
+import { approvalRoutes, Approvals, ApprovalStore, loadOrCreateDecisionKey } from './approvals/index.js';
+import { HubAuditLog } from './audit/index.js';
+import { authRoutes, UserStore } from './auth/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { apiRoutes } from './http/api.js';
 import { consoleRoutes } from './http/console.js';
@@ -31,6 +34,8 @@ export interface Hub {
   readonly app: FastifyInstance;
   readonly store: HubStore;
   readonly metrics: HubMetrics;
+  readonly users: UserStore;
+  readonly approvals: Approvals;
   /** Starts the broker (when embedded), ingest and the HTTP server. */
   start(): Promise<HubEndpoints>;
   stop(): Promise<void>;
@@ -47,7 +52,14 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
   });
+  const users = new UserStore(store.sqlite());
+  const audit = new HubAuditLog(store.sqlite(), { chainId: config.hub.id, table: 'hub_audit' });
+  const approvalStore = new ApprovalStore(store.sqlite());
+  const decisionKey = loadOrCreateDecisionKey(join(config.storage.dataDir, 'decision-key.pem'));
+  const approvals = new Approvals({ store: approvalStore, key: decisionKey, audit, now, logger: log });
   await app.register(apiRoutes, { store, metrics, now });
+  await app.register(authRoutes, { users, now, ...config.auth });
+  await app.register(approvalRoutes, { approvals, store: approvalStore, users, key: decisionKey, now });
   await app.register(consoleRoutes);
   if (config.registry) await app.register(tufRoutes, { dir: config.registry.dir });
   await app.ready();
@@ -64,6 +76,8 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     app,
     store,
     metrics,
+    users,
+    approvals,
     async start() {
       const b = config.broker;
       let brokerUrl: string;
@@ -82,12 +96,16 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       );
       influx?.start();
       await ingest.start();
+      const connected = ingest;
+      approvals.setPublisher((topic, bytes) => connected.publish(topic, bytes));
+      await approvals.republishPending();
       const httpUrl = await app.listen({ host: config.http.host, port: config.http.port });
       log.info({ httpUrl, brokerUrl }, 'hub started');
       return { httpUrl, brokerUrl };
     },
     async stop() {
       await app.close();
+      approvals.setPublisher(undefined);
       await ingest?.stop();
       await influx?.stop();
       await broker?.close();

@@ -16,3 +16,7 @@ export type { EdgeRow, TagRow, StoredReading } from './store/hub-store.js';
 export { ONLINE_WITHIN_MS } from './http/api.js';
 export type { IngestErrorCode } from './ingest/ingest.js';
 export { HubAuditLog } from './audit/index.js';
+export { UserStore, ROLES } from './auth/index.js';
+export type { Role } from './auth/index.js';
+export { Approvals } from './approvals/index.js';
+export type { EscalationRow, EscalationState } from './approvals/index.js';

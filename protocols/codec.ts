@@ -197,7 +197,11 @@ function escalationOf(e: NonNullable<WireEnvelope['escalation']>): Escalation {
     proposalJson,
     proposalHash,
     proposalId: e.proposalId ?? '',
-    verdict: { outcome: v.outcome ?? '', ruleId: v.ruleId ?? '', reasons: v.reasons ?? [], policyId: v.policyId ?? '', policyVersion: v.policyVersion ?? 0, flags: v.flags ?? [] },
+    verdict: {
+      outcome: v.outcome ?? '', ruleId: v.ruleId ?? '', reasons: v.reasons ?? [], policyId: v.policyId ?? '', policyVersion: v.policyVersion ?? 0, flags: v.flags ?? [],
+      ...(v.approvalRoles && v.approvalRoles.length > 0 ? { approvalRoles: v.approvalRoles } : {}),
+      ...(v.approversRequired ? { approversRequired: v.approversRequired } : {}),
+    },
     escalatedAtMs: toNumber(e.escalatedAtMs),
     deadlineMs: toNumber(e.deadlineMs),
   };

@@ -153,6 +153,10 @@ export interface VerdictSummary {
   policyId: string;
   policyVersion: number;
   flags: string[];
+  /** Hub roles that may approve (the rule's approval.roles); absent when the edge sent none. */
+  approvalRoles?: string[];
+  /** Distinct approvers needed: 1, or 2 for the two-person rule; absent when the edge sent none. */
+  approversRequired?: number;
 }
 
 /** A proposal waiting for a human: its canonical content bytes, their sha256, and why. */

@@ -206,6 +206,12 @@ export class Ingest {
     this.pendingAcks.clear();
   }
 
+  /** Publishes one hub -> edge message (QoS 1) on this connection; rejects when not connected. */
+  async publish(topic: string, bytes: Uint8Array): Promise<void> {
+    if (!this.client) throw new Error('ingest is not started');
+    await this.client.publishAsync(topic, Buffer.from(bytes), { qos: 1 });
+  }
+
   async stop(): Promise<void> {
     this.commitPending();
     await this.client?.endAsync(true); // unsent acks are harmless: the edges send again, the store dedupes

@@ -9,7 +9,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Aggregate, Birth, EdgeState, ForecastMessage, Gap, ModelScore, Payload, Reading } from '../../protocols/index.js';
+import type { Aggregate, Birth, EdgeState, Escalation, ForecastMessage, Gap, ModelScore, Payload, Reading } from '../../protocols/index.js';
 import { SCHEMA } from './schema.js';
 
 export interface EdgeRow {
@@ -136,6 +136,8 @@ export class HubStore {
         ORDER BY first_hour_ms DESC, role LIMIT ?`),
       score: p(`INSERT OR REPLACE INTO model_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       scores: p('SELECT * FROM model_scores WHERE edge_id = ? ORDER BY target, role'),
+      escalation: p(`INSERT OR IGNORE INTO escalations (edge_id, site_id, proposal_id, proposal_hash, proposal_json, verdict_json,
+        approval_roles, approvers_required, escalated_at_ms, deadline_ms, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     };
   }
 
@@ -196,12 +198,27 @@ export class HubStore {
             this.s.score.run(edgeId, sc.target, sc.role, sc.horizon, m?.id ?? '', m?.version ?? '', m?.sha256 ?? '', sc.n, sc.windowHours, sc.mape, sc.mae, sc.bias, payload.atMs);
           }
           break;
+        case 'escalation':
+          this.applyEscalation(edgeId, msg.siteId, payload.escalation, msg.nowMs);
+          break;
         default:
           break;
       }
       this.advance(edgeId, edge.ackedThrough);
       return { fresh: true, duplicateReadings };
     }
+  }
+
+  /** An escalation waits for people (hub/approvals); the edge resends by proposal id, so the first copy wins. */
+  private applyEscalation(edgeId: string, siteId: string, e: Escalation, nowMs: number): void {
+    const { approvalRoles, approversRequired, ...verdict } = e.verdict;
+    this.s.escalation.run(edgeId, siteId, e.proposalId, e.proposalHash, Buffer.from(e.proposalJson).toString('utf8'), JSON.stringify(verdict),
+      JSON.stringify(approvalRoles ?? []), approversRequired === 2 ? 2 : 1, e.escalatedAtMs, e.deadlineMs, nowMs);
+  }
+
+  /** The SQLite handle, for the hub's other tables in the same file (auth, approvals, audit). */
+  sqlite(): Database.Database {
+    return this.db;
   }
 
   private applyBirth(edgeId: string, birth: Birth): void {

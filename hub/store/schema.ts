@@ -49,4 +49,13 @@ CREATE TABLE IF NOT EXISTS model_scores (
   model_id TEXT NOT NULL, model_version TEXT NOT NULL, model_sha256 TEXT NOT NULL,
   n INTEGER NOT NULL, window_hours INTEGER NOT NULL, mape REAL NOT NULL, mae REAL NOT NULL, bias REAL NOT NULL, at_ms INTEGER NOT NULL,
   PRIMARY KEY (edge_id, target, role)) WITHOUT ROWID;
+-- Escalated proposals from edges, waiting for people (hub/approvals); one per (edge, proposal).
+CREATE TABLE IF NOT EXISTS escalations (
+  id INTEGER PRIMARY KEY, edge_id TEXT NOT NULL, site_id TEXT NOT NULL, proposal_id TEXT NOT NULL,
+  proposal_hash TEXT NOT NULL, proposal_json TEXT NOT NULL, verdict_json TEXT NOT NULL,
+  approval_roles TEXT NOT NULL, approvers_required INTEGER NOT NULL,
+  escalated_at_ms INTEGER NOT NULL, deadline_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL,
+  -- pending | approved | rejected | expired
+  state TEXT NOT NULL DEFAULT 'pending', decided_ms INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (edge_id, proposal_id));
 `;

@@ -1,0 +1,290 @@
+/**
+ * Hub auth and approvals: every protected route against every role (and no session), CSRF,
+ * lockout, and escalations from ingest through approval to a signed decision on the edge's
+ * decision topic. The hub runs with its embedded broker on port 0 and an injected clock; HTTP
+ * goes through inject().
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hubConfigSchema, validateConfig } from '../../config/index.js';
+import { HubAuditLog, buildHub, type Hub } from '../../hub/index.js';
+import type { Role } from '../../hub/auth/index.js';
+import type { EscalationRow } from '../../hub/approvals/index.js';
+import { publicKeyFromHex } from '../../protocols/tuf/index.js';
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  envelope,
+  sha256Hex,
+  signedDecisionFromWire,
+  uplinkTopic,
+  verifyDecision,
+  type Envelope,
+  type Escalation,
+  type SignedDecision,
+} from '../../protocols/index.js';
+import { captureLogger } from '../helpers/logger.js';
+import { waitFor } from '../helpers/wait.js';
+
+const SITE = 'site-a';
+const EDGE = 'edge-9';
+const PASSWORD = 'correct horse battery';
+const ROLES: Role[] = ['viewer', 'operator', 'supervisor', 'admin'];
+
+let clock = 1_780_000_000_000;
+let hub: Hub;
+let edge: MqttClient;
+let seq = 0;
+const decisions: Envelope[] = [];
+const { logger } = captureLogger('warn');
+
+beforeAll(async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gridos-hub-rbac-'));
+  const config = validateConfig(hubConfigSchema, { http: { port: 0 }, broker: { mode: 'embedded', port: 0 }, storage: { dataDir } }, 'test');
+  hub = await buildHub(config, { logger, now: () => clock });
+  for (const role of ROLES) await hub.users.add(role, role, PASSWORD, clock);
+  await hub.users.add('sup2', 'supervisor', PASSWORD, clock);
+  await hub.users.add('lock-me', 'operator', PASSWORD, clock);
+  const { brokerUrl } = await hub.start();
+  edge = await mqtt.connectAsync(brokerUrl, { clientId: 'test-edge-rbac', protocolVersion: 4 });
+  await edge.subscribeAsync(`gridos/v1/${SITE}/${EDGE}/cmd/decision`, { qos: 1 });
+  edge.on('message', (_t, payload) => {
+    const d = decodeEnvelope(payload);
+    if (d.ok) decisions.push(d.value);
+  });
+});
+
+afterAll(async () => {
+  await edge?.endAsync();
+  await hub?.stop();
+});
+
+interface Session {
+  cookie: string;
+  csrf: string;
+}
+
+async function login(name: string, password = PASSWORD) {
+  return hub.app.inject({ method: 'POST', url: '/api/login', payload: { name, password } });
+}
+
+async function session(name: string): Promise<Session> {
+  const res = await login(name);
+  expect(res.statusCode).toBe(200);
+  const setCookie = String(res.headers['set-cookie']);
+  expect(setCookie).toMatch(/^gridos_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\//);
+  return { cookie: setCookie.split(';')[0]!, csrf: (res.json() as { csrfToken: string }).csrfToken };
+}
+
+function escalation(opts: { roles?: string[]; approvers?: number; deadlineMs?: number } = {}): Escalation {
+  const proposalJson = Buffer.from(JSON.stringify({ action: 'battery_discharge', magnitudeKw: 420.5, n: seq + 1 }), 'utf8');
+  return {
+    proposalJson,
+    proposalHash: sha256Hex(proposalJson),
+    proposalId: `peak-${seq + 1}`,
+    verdict: {
+      outcome: 'escalate', ruleId: 'large-discharge', reasons: ['420.5 kW exceeds 300 kW'], policyId: 'north', policyVersion: 7, flags: [],
+      approvalRoles: opts.roles ?? ['operator', 'supervisor', 'admin'],
+      approversRequired: opts.approvers ?? 1,
+    },
+    escalatedAtMs: clock,
+    deadlineMs: opts.deadlineMs ?? clock + 900_000,
+  };
+}
+
+async function approvals(s: Session, state = ''): Promise<EscalationRow[]> {
+  const res = await hub.app.inject({ method: 'GET', url: `/api/approvals${state ? `?state=${state}` : ''}`, headers: { cookie: s.cookie } });
+  expect(res.statusCode).toBe(200);
+  return res.json();
+}
+
+async function act(s: Session | undefined, id: number, action: 'approve' | 'reject', opts: { csrf?: string | null; comment?: string } = {}) {
+  const headers: Record<string, string> = {};
+  if (s) headers.cookie = s.cookie;
+  const csrf = opts.csrf === undefined ? s?.csrf : opts.csrf;
+  if (csrf) headers['x-csrf-token'] = csrf;
+  return hub.app.inject({ method: 'POST', url: `/api/approvals/${id}/${action}`, headers, payload: { comment: opts.comment ?? `${action} by test` } });
+}
+
+let admin: Session;
+beforeAll(async () => {
+  admin = await session('admin');
+});
+
+/** Feeds an escalation through the protobuf codec into the store, as ingest does; returns its queue id. */
+async function ingestAndFind(e: Escalation): Promise<number> {
+  seq++;
+  const bytes = encodeEnvelope(envelope({ edgeId: EDGE, siteId: SITE, seq, sentAtMs: clock, payload: { kind: 'escalation', escalation: e } }));
+  const decoded = decodeEnvelope(bytes);
+  if (!decoded.ok) throw new Error(decoded.error.message);
+  hub.store.receive({ edgeId: EDGE, siteId: SITE, seq, nowMs: clock, payload: decoded.value.payload });
+  const row = (await approvals(admin)).find((r) => r.proposalId === e.proposalId);
+  if (!row) throw new Error(`escalation ${e.proposalId} not listed`);
+  return row.id;
+}
+
+type Who = 'anonymous' | Role;
+interface RouteCase {
+  route: string;
+  min: Role;
+  call: (s: Session | undefined) => Promise<{ statusCode: number; json: () => unknown }>;
+}
+
+const ROUTES: RouteCase[] = [
+  { route: 'GET /api/me', min: 'viewer', call: (s) => hub.app.inject({ method: 'GET', url: '/api/me', headers: s ? { cookie: s.cookie } : {} }) },
+  { route: 'GET /api/approvals', min: 'viewer', call: (s) => hub.app.inject({ method: 'GET', url: '/api/approvals', headers: s ? { cookie: s.cookie } : {} }) },
+  { route: 'POST /api/logout', min: 'viewer', call: (s) => hub.app.inject({ method: 'POST', url: '/api/logout', headers: s ? { cookie: s.cookie, 'x-csrf-token': s.csrf } : {} }) },
+  { route: 'POST /api/approvals/:id/approve', min: 'operator', call: async (s) => act(s, await ingestAndFind(escalation()), 'approve') },
+  { route: 'POST /api/approvals/:id/reject', min: 'operator', call: async (s) => act(s, await ingestAndFind(escalation()), 'reject') },
+];
+
+const CASES = ROUTES.flatMap((r) =>
+  (['anonymous', ...ROLES] as Who[]).map((who) => ({
+    ...r,
+    who,
+    expected: who === 'anonymous' ? 401 : ROLES.indexOf(who) >= ROLES.indexOf(r.min) ? 200 : 403,
+  })),
+);
+
+describe('hub RBAC', () => {
+  it.each(CASES)('$route as $who -> $expected', async ({ call, who, expected }) => {
+    const s = who === 'anonymous' ? undefined : await session(who);
+    const res = await call(s);
+    expect(res.statusCode).toBe(expected);
+    if (expected === 401) expect(res.json()).toMatchObject({ error: 'HUB_AUTH_REQUIRED' });
+    if (expected === 403) expect(res.json()).toMatchObject({ error: 'HUB_AUTH_FORBIDDEN' });
+  });
+
+  it('existing read routes stay open; the decision key is public', async () => {
+    expect((await hub.app.inject({ method: 'GET', url: '/api/edges' })).statusCode).toBe(200);
+    const key = await hub.app.inject({ method: 'GET', url: '/api/decision-key' });
+    expect(key.statusCode).toBe(200);
+    expect(key.json()).toMatchObject({ keyType: 'ed25519', keyId: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  });
+
+  it('refuses a POST without the CSRF token, or with another session\'s', async () => {
+    const op = await session('operator');
+    const other = await session('supervisor');
+    const id = await ingestAndFind(escalation());
+    for (const csrf of [null, other.csrf, 'x']) {
+      const res = await act(op, id, 'approve', { csrf });
+      expect(res.statusCode).toBe(403);
+      expect(res.json()).toMatchObject({ error: 'HUB_AUTH_CSRF' });
+    }
+    const logout = await hub.app.inject({ method: 'POST', url: '/api/logout', headers: { cookie: op.cookie } });
+    expect(logout.statusCode).toBe(403);
+    expect((await approvals(admin)).find((r) => r.id === id)?.state).toBe('pending');
+  });
+
+  it('a logged-out session is refused', async () => {
+    const s = await session('viewer');
+    expect((await hub.app.inject({ method: 'POST', url: '/api/logout', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf } })).statusCode).toBe(200);
+    expect((await hub.app.inject({ method: 'GET', url: '/api/me', headers: { cookie: s.cookie } })).statusCode).toBe(401);
+  });
+
+  it('locks an account after 5 failed logins, refuses even the right password, and unlocks after 15 min', async () => {
+    for (let i = 0; i < 5; i++) {
+      const res = await login('lock-me', 'wrong password!');
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toMatchObject({ error: 'HUB_AUTH_BAD_CREDENTIALS' });
+    }
+    const locked = await login('lock-me');
+    expect(locked.statusCode).toBe(429);
+    expect(locked.json()).toMatchObject({ error: 'HUB_AUTH_LOCKED' });
+    clock += 15 * 60_000 + 1;
+    expect((await login('lock-me')).statusCode).toBe(200);
+    const events = hub.users.events().filter((e) => e.userName === 'lock-me').map((e) => e.event);
+    expect(events).toEqual(['user-added', 'login-failed', 'login-failed', 'login-failed', 'login-failed', 'locked', 'login-failed', 'login-locked', 'login']);
+    admin = await session('admin'); // the clock moved; keep a fresh session
+  });
+
+  it('an unknown user and a wrong password get the same answer', async () => {
+    const a = await login('nobody');
+    const b = await login('viewer', 'not the password');
+    expect([a.statusCode, b.statusCode]).toEqual([401, 401]);
+    expect(a.json()).toEqual(b.json());
+  });
+});
+
+describe('hub approvals', () => {
+  it('an escalation published by an edge appears in the queue; an operator approves; the edge gets a decision it can verify', async () => {
+    const e = escalation();
+    seq++;
+    await edge.publishAsync(uplinkTopic(SITE, EDGE, 'escalation'), Buffer.from(encodeEnvelope(envelope({ edgeId: EDGE, siteId: SITE, seq, sentAtMs: clock, payload: { kind: 'escalation', escalation: e } }))), { qos: 1 });
+    const row = await waitFor('the escalation in the queue', async () => (await approvals(admin, 'pending')).find((r) => r.proposalId === e.proposalId));
+    expect(row).toMatchObject({ edgeId: EDGE, siteId: SITE, proposalHash: e.proposalHash, approvalRoles: ['operator', 'supervisor', 'admin'], approversRequired: 1, state: 'pending', deadlineMs: e.deadlineMs });
+    expect(row.proposal).toEqual({ action: 'battery_discharge', magnitudeKw: 420.5, n: seq });
+
+    const res = await act(await session('operator'), row.id, 'approve', { comment: 'fine for the evening peak' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ state: 'approved', published: true, approvals: [{ userName: 'operator', role: 'operator', comment: 'fine for the evening peak' }] });
+
+    const env = await waitFor('the decision on cmd/decision', () => decisions.find((d) => d.payload.kind === 'decision' && (() => {
+      const w = signedDecisionFromWire(d.payload.decision);
+      return w.ok && (w.signed as SignedDecision).decision.proposalId === e.proposalId;
+    })()));
+    if (env.payload.kind !== 'decision') throw new Error('not a decision');
+    const wire = signedDecisionFromWire(env.payload.decision);
+    if (!wire.ok) throw new Error(wire.message);
+    const key = (await hub.app.inject({ method: 'GET', url: '/api/decision-key' })).json() as { keyId: string; publicKeyHex: string };
+    const verified = verifyDecision(wire.signed, { trustedKeys: new Map([[key.keyId, publicKeyFromHex(key.publicKeyHex)]]), edgeId: EDGE, siteId: SITE, proposalHash: e.proposalHash, nowMs: clock });
+    expect(verified).toMatchObject({ ok: true, decision: { outcome: 'approve', approvers: ['operator'], comment: 'fine for the evening peak', proposalId: e.proposalId } });
+
+    const again = await act(await session('admin'), row.id, 'approve');
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ error: 'HUB_APPROVAL_DECIDED' });
+  });
+
+  it('two-person rule: the same supervisor twice is refused, a second one completes it; other roles may not', async () => {
+    const id = await ingestAndFind(escalation({ roles: ['supervisor'], approvers: 2 }));
+    const sup = await session('supervisor');
+    const op = await session('operator');
+    const adm = await session('admin');
+    for (const s of [op, adm]) {
+      const res = await act(s, id, 'approve');
+      expect(res.statusCode).toBe(403);
+      expect(res.json()).toMatchObject({ error: 'HUB_APPROVAL_ROLE' });
+    }
+    const first = await act(sup, id, 'approve', { comment: 'first' });
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toMatchObject({ state: 'pending', decision: null });
+    const twice = await act(sup, id, 'approve');
+    expect(twice.statusCode).toBe(409);
+    expect(twice.json()).toMatchObject({ error: 'HUB_APPROVAL_SAME_APPROVER' });
+    const second = await act(await session('sup2'), id, 'approve', { comment: 'second' });
+    expect(second.statusCode).toBe(200);
+    const row = second.json() as EscalationRow;
+    expect(row.state).toBe('approved');
+    expect(row.decision?.decision).toMatchObject({ outcome: 'approve', approvers: ['supervisor', 'sup2'] });
+  });
+
+  it('a rejection by one allowed person is final', async () => {
+    const id = await ingestAndFind(escalation({ roles: ['supervisor'], approvers: 2 }));
+    const res = await act(await session('sup2'), id, 'reject', { comment: 'not during maintenance' });
+    expect(res.statusCode).toBe(200);
+    expect((res.json() as EscalationRow).decision?.decision).toMatchObject({ outcome: 'reject', approvers: ['sup2'], comment: 'not during maintenance' });
+    expect((await approvals(admin, 'rejected')).some((r) => r.id === id)).toBe(true);
+  });
+
+  it('an expired escalation cannot be approved', async () => {
+    const id = await ingestAndFind(escalation({ deadlineMs: clock + 60_000 }));
+    clock += 60_000;
+    admin = await session('admin');
+    const res = await act(await session('operator'), id, 'approve');
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ error: 'HUB_APPROVAL_EXPIRED' });
+    expect((await approvals(admin, 'expired')).find((r) => r.id === id)).toMatchObject({ state: 'expired', decision: null });
+  });
+
+  it('every decision is in the hub audit log, and the chain verifies', () => {
+    const log = new HubAuditLog(hub.store.sqlite(), { chainId: 'hub', table: 'hub_audit' });
+    expect(log.verify()).toMatchObject({ ok: true });
+    const rows = log.rows();
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.kind === 'decision')).toBe(true);
+    expect(rows.some((r) => (JSON.parse(r.bodyJson) as { user: string }).user === 'sup2')).toBe(true);
+  });
+});
