@@ -88,6 +88,7 @@ export interface CycleReport {
 }
 
 export interface DispatchLoop {
+  readonly config: DispatchConfig;
   readonly journal: DispatchJournal;
   readonly dispatcher: Dispatcher;
   /** Runs one cycle now (the timer calls it too). */
@@ -305,6 +306,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
   log.info({ everyMs: config.everyMs, target: ps.forecastTarget, setpoint: ps.battery.setpointNodeId, decisionKeys: trustedKeys.size }, 'dispatch loop started');
 
   return {
+    config,
     journal,
     dispatcher,
     cycle,
