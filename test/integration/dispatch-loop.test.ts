@@ -9,7 +9,7 @@
  *    hub on cmd/decision -> the setpoint written, `executed`;
  *  - a second loop with its state-of-charge interlock above the battery's SoC -> `aborted`, no write.
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,12 +155,19 @@ describe('the dispatch loop against the substation simulator', () => {
     expect(esc.verdict).toMatchObject({ outcome: 'escalate', ruleId: 'default', policyId: 'test-dispatch' });
     expect(sim.snapshot().battery.setpointKw).toBe(100);
 
-    const signed = signDecision(
-      { id: randomUUID(), edgeId: EDGE, siteId: SITE, proposalId: id, proposalHash: r.proposal.hash, outcome: 'approve', approvers: ['op-1'], issuedAtMs: Date.now(), expiresAtMs: Date.now() + 600_000 },
-      privateKey,
-    );
-    const env = envelope({ edgeId: EDGE, siteId: SITE, seq: 1, sentAtMs: Date.now(), payload: { kind: 'decision', decision: signedDecisionToWire(signed) } });
-    await watcher.publishAsync(commandTopic(SITE, EDGE, 'decision'), Buffer.from(encodeEnvelope(env)), { qos: 1 });
+    const publishDecision = async (key: KeyObject) => {
+      const signed = signDecision(
+        { id: randomUUID(), edgeId: EDGE, siteId: SITE, proposalId: id, proposalHash: r.proposal.hash, outcome: 'approve', approvers: ['op-1'], issuedAtMs: Date.now(), expiresAtMs: Date.now() + 600_000 },
+        key,
+      );
+      const env = envelope({ edgeId: EDGE, siteId: SITE, seq: 1, sentAtMs: Date.now(), payload: { kind: 'decision', decision: signedDecisionToWire(signed) } });
+      await watcher.publishAsync(commandTopic(SITE, EDGE, 'decision'), Buffer.from(encodeEnvelope(env)), { qos: 1 });
+    };
+    // signed by a key the edge does not trust: refused, nothing moves
+    await publishDecision(generateKeyPairSync('ed25519').privateKey);
+    await waitFor('the foreign decision refused', () => records.some((x) => x.proposal === id && x.code === 'DECISION_UNKNOWN_KEY'), 15_000);
+    expect(loop.journal.get(id)!.state).toBe('escalated');
+    await publishDecision(privateKey);
     await waitFor('the approved proposal executed', () => loop.journal.get(id)?.state === 'executed', 15_000);
     await waitFor('the simulator discharging at 400 kW', () => sim.snapshot().battery.setpointKw === 400, 10_000);
     expect(loop.journal.history(id).map((e) => e.to)).toEqual(['proposed', 'escalated', 'approved', 'executing', 'executed']);
