@@ -156,6 +156,43 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     forecasts = await ForecastScheduler.start(config.forecast, { store, ctx, logger: log, registry: metrics.registry, now, onCommitted: () => uplink.kick() });
   }
 
+  const latest = new LatestValues();
+  // node-opcua's client for writes is loaded only on gateways that dispatch
+  let dispatch: DispatchLoop | undefined;
+  if (config.dispatch.peakShaving !== undefined) {
+    const [{ startDispatchLoop }, { opcuaDevice }] = await Promise.all([import('./dispatch/loop.js'), import('./dispatch/device.js')]);
+    try {
+      dispatch = await startDispatchLoop({
+        config: config.dispatch,
+        edgeId,
+        siteId,
+        dataDir: config.storage.dataDir,
+        latest,
+        store,
+        draftCtx: ctx,
+        onOutbox: () => uplink.kick(),
+        policy: deps.dispatchPolicy ?? (() => policy?.current()),
+        hubReachable: () => uplink.connected,
+        acceptsAutonomousActions: () => !store.overCapacity,
+        device: opcuaDevice({ endpoint: config.dispatch.peakShaving.endpoint, pkiDir: join(config.storage.dataDir, 'pki'), logger: log }),
+        logger: log,
+        clock: now,
+      });
+    } catch (err) {
+      // nothing of this agent may outlive a failed start
+      await forecasts?.stop();
+      await uplink.stop();
+      store.close();
+      await policy?.stop();
+      await metricsServer?.close();
+      throw err;
+    }
+    const loop = dispatch;
+    uplink.onDecision = (wire) => {
+      loop.onDecision(wire).catch((err: unknown) => log.error({ err: err instanceof Error ? err.stack : String(err) }, 'hub decision failed'));
+    };
+  }
+
   const durable = new DurableWriter(store, ctx, metrics, log, config.storage.maxRetainedReadings);
   const flow = new FlowControl({ slowCommitMs: 1_000, minPauseMs: 250, maxPauseMs: 10_000 });
   let overCapacity = false;
@@ -165,7 +202,6 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     const ok = durable.retainedReadings === 0;
     for (const s of sources) s.stored?.(ok);
   };
-  const latest = new LatestValues();
   const persist = (readings: readonly Reading[]): void => {
     latest.update(readings);
     const aggregates = pendingAggregates;
@@ -300,32 +336,6 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     ),
   ).then(() => undefined);
   sourcesReady.catch(() => undefined); // reported above; callers that care await it
-
-  // node-opcua's client for writes is loaded only on gateways that dispatch
-  let dispatch: DispatchLoop | undefined;
-  if (config.dispatch.peakShaving !== undefined) {
-    const [{ startDispatchLoop }, { opcuaDevice }] = await Promise.all([import('./dispatch/loop.js'), import('./dispatch/device.js')]);
-    dispatch = await startDispatchLoop({
-      config: config.dispatch,
-      edgeId,
-      siteId,
-      dataDir: config.storage.dataDir,
-      latest,
-      store,
-      draftCtx: ctx,
-      onOutbox: () => uplink.kick(),
-      policy: deps.dispatchPolicy ?? (() => policy?.current()),
-      hubReachable: () => uplink.connected,
-      acceptsAutonomousActions: () => !store.overCapacity,
-      device: opcuaDevice({ endpoint: config.dispatch.peakShaving.endpoint, pkiDir: join(config.storage.dataDir, 'pki'), logger: log }),
-      logger: log,
-      clock: now,
-    });
-    const loop = dispatch;
-    uplink.onDecision = (wire) => {
-      loop.onDecision(wire).catch((err: unknown) => log.error({ err: err instanceof Error ? err.stack : String(err) }, 'hub decision failed'));
-    };
-  }
 
   log.info({ sources: sources.length, tags: rules.length, dataDir: config.storage.dataDir, metrics: metricsServer?.url, waiting: store.outboxDepth() }, 'edge agent started');
 

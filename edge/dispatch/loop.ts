@@ -39,7 +39,7 @@ import { Dispatcher, ExecutionAborted, type CycleSummary } from './dispatcher.js
 import { checkInterlocks } from './interlocks.js';
 import { DispatchJournal } from './journal.js';
 import { contentOf } from './proposal.js';
-import type { Proposal } from './types.js';
+import { DispatchError, type Proposal } from './types.js';
 
 type DispatchConfig = EdgeConfig['dispatch'];
 
@@ -136,7 +136,12 @@ function newestForecast(store: EdgeStore, target: string): ForecastInput | undef
 function loadDecisionKeys(file: string | undefined): Map<string, KeyObject> {
   const keys = new Map<string, KeyObject>();
   if (file === undefined) return keys;
-  const key = createPublicKey(readFileSync(file));
+  let key: KeyObject;
+  try {
+    key = createPublicKey(readFileSync(file));
+  } catch (e) {
+    throw new DispatchError('EDGE_DISPATCH_CONFIG', `dispatch.decisionKey: cannot read the hub's public decision key from ${file} (${e instanceof Error ? e.message : String(e)}); export it from the hub as a PEM public key, or remove decisionKey to refuse all hub decisions`);
+  }
   keys.set(decisionKeyId(key), key);
   return keys;
 }
@@ -145,8 +150,10 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
   const { config, clock, latest, device } = deps;
   const ps = config.peakShaving;
   const il = config.interlocks;
-  if (!ps || !il) throw new Error('EDGE_DISPATCH_CONFIG: the dispatch loop needs dispatch.peakShaving and dispatch.interlocks');
+  if (!ps || !il) throw new DispatchError('EDGE_DISPATCH_CONFIG', 'the dispatch loop needs dispatch.peakShaving and dispatch.interlocks');
   const log = deps.logger.child({ component: 'dispatch' });
+  // first: a key that cannot be read fails the start before anything is opened
+  const trustedKeys = loadDecisionKeys(config.decisionKey);
   const control = peakShavingController({
     edgeId: deps.edgeId,
     siteId: deps.siteId,
@@ -170,7 +177,6 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
       log.info({ proposal: r.proposal.id, hash: r.proposal.hash, controller: r.proposal.controller, from, to: r.state, event: event.type, reason: r.reason, rule: r.verdict.ruleId, setpointKw: r.proposal.setpoint.value }, `proposal ${r.proposal.id}: ${from ?? 'new'} -> ${r.state}`),
   });
 
-  const trustedKeys = loadDecisionKeys(config.decisionKey);
   const gate = trustedKeys.size > 0 ? new DecisionGate({ db: join(deps.dataDir, 'decisions.db'), trustedKeys, edgeId: deps.edgeId, siteId: deps.siteId, clockMs: clock, timeFloorMs: clock }) : undefined;
   if (!gate) log.warn('no dispatch.decisionKey configured: every decision from the hub will be refused (escalations can only expire)');
 
@@ -178,7 +184,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
   let cyclePolicy: DispatchPolicyView | undefined;
 
   const execute = async (p: Proposal, signal: AbortSignal): Promise<void> => {
-    if (p.setpoint.point !== ps.battery.setpointNodeId) throw new Error(`EDGE_DISPATCH_DATA: proposal ${p.id} writes ${p.setpoint.point}, this loop only writes ${ps.battery.setpointNodeId}`);
+    if (p.setpoint.point !== ps.battery.setpointNodeId) throw new DispatchError('EDGE_DISPATCH_DATA', `proposal ${p.id} writes ${p.setpoint.point}, this loop only writes ${ps.battery.setpointNodeId}`);
     const currentSetpointKw = await device.read(p.setpoint.point, signal);
     const violation = checkInterlocks(p, il, { socPct: latest.get(ps.battery.socTag)?.value, voltagePu: latest.get(il.voltageTag)?.value, currentSetpointKw });
     if (violation) {
