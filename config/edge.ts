@@ -3,7 +3,7 @@
  * compiled, frozen form the agent runs on (durations in ms, paths absolute).
  */
 import { z } from 'zod';
-import { byteSize, duration, id, logLevel, port } from './units.js';
+import { byteSize, duration, energyKwh, id, logLevel, percent, perUnit, port, powerKw } from './units.js';
 
 /** Report a value only when it moved this much: `absolute` in the tag's unit, `percent` of its EU range. */
 const opcuaDeadband = z
@@ -259,6 +259,72 @@ const policySection = z
   })
   .transform(({ every, ...rest }) => ({ ...rest, everyMs: every }));
 
+/**
+ * The dispatch loop (edge/dispatch/loop.ts): how often it runs, the peak-shaving controller's
+ * battery and feeder, the local interlocks re-checked right before every device write, and the
+ * hub's decision key. Without `peakShaving` no loop runs.
+ */
+const socBounds = (o: { socMinPct: number; socMaxPct: number }, ctx: z.RefinementCtx) => {
+  if (!(o.socMinPct < o.socMaxPct)) ctx.addIssue({ code: 'custom', path: ['socMaxPct'], message: `expected socMaxPct above socMinPct (${o.socMinPct} %)` });
+};
+const dispatchBattery = z
+  .strictObject({
+    /** The writable power setpoint on the device (kW, discharge > 0), e.g. `ns=1;s=BESS1.PowerSetpoint`. */
+    setpointNodeId: z.string().min(1),
+    /** The tag id of the battery's state of charge reading. */
+    socTag: z.string().min(1),
+    capacityKwh: energyKwh.refine((v) => v > 0, { message: 'expected a capacity above 0' }),
+    maxDischargeKw: powerKw.refine((v) => v >= 0, { message: 'expected a power >= 0' }),
+    maxChargeKw: powerKw.refine((v) => v >= 0, { message: 'expected a power >= 0' }),
+    roundTripEfficiency: z.number().gt(0).max(1).default(0.9),
+    socMinPct: percent.refine((v) => v >= 0 && v <= 100, { message: 'expected 0-100 %' }),
+    socMaxPct: percent.refine((v) => v >= 0 && v <= 100, { message: 'expected 0-100 %' }),
+  })
+  .superRefine(socBounds);
+const peakShaving = z.strictObject({
+  /** The forecast target (forecast.targets[].id) the controller plans on. */
+  forecastTarget: id,
+  /** The tag id of the feeder's measured load (a persistence guard against a missed peak). */
+  feederTag: z.string().min(1),
+  /** The feeder's import limit. */
+  limitKw: powerKw,
+  basis: z.enum(['load', 'p90']).default('load'),
+  /** The asset named in proposals (and matched by policy rules' `assets`). */
+  assetId: id.default('bess-01'),
+  battery: dispatchBattery,
+  /** The device's OPC UA endpoint the setpoint is written to. */
+  endpoint: z.string().regex(/^opc\.tcp:\/\/[^\s/]+/, { message: 'an opc.tcp:// endpoint URL' }),
+});
+const interlocks = z
+  .strictObject({
+    /** No discharge at or below this state of charge, no charge at or above socMaxPct. */
+    socMinPct: percent.refine((v) => v >= 0 && v <= 100, { message: 'expected 0-100 %' }),
+    socMaxPct: percent.refine((v) => v >= 0 && v <= 100, { message: 'expected 0-100 %' }),
+    /** No write while the voltage (voltageTag) is outside [lo, hi]. */
+    voltageBandPu: z.tuple([perUnit, perUnit]).refine(([lo, hi]) => lo < hi, { message: 'expected [low, high] with low below high, e.g. [0.95, 1.05]' }),
+    voltageTag: z.string().min(1),
+    /** Largest change of the setpoint in one write. */
+    maxStepKw: powerKw.refine((v) => v > 0, { message: 'expected a step above 0' }),
+  })
+  .superRefine(socBounds);
+const dispatchSection = z
+  .strictObject({
+    /** The cycle: snapshot, controllers, dispatcher. */
+    every: duration.default(10_000),
+    /** A device write (with its read-back) not verified within this is aborted. */
+    writeTimeout: duration.default(5_000),
+    /** The hub's public decision key (PEM file); without it every hub decision is refused. */
+    decisionKey: z.string().min(1).optional(),
+    peakShaving: peakShaving.optional(),
+    interlocks: interlocks.optional(),
+  })
+  .default({ every: 10_000, writeTimeout: 5_000 })
+  .superRefine((d, ctx) => {
+    if (d.every < 100) ctx.addIssue({ code: 'custom', path: ['every'], message: 'expected at least 100ms between cycles' });
+    if (d.peakShaving && !d.interlocks) ctx.addIssue({ code: 'custom', path: ['interlocks'], message: 'expected interlocks (socMinPct, socMaxPct, voltageBandPu, voltageTag, maxStepKw) whenever a controller writes to a device' });
+  })
+  .transform(({ every, writeTimeout, ...rest }) => ({ ...rest, everyMs: every, writeTimeoutMs: writeTimeout }));
+
 export const edgeConfigSchema = z
   .strictObject({
     edge: z.strictObject({ id, site: id, name: z.string().default('') }),
@@ -346,7 +412,7 @@ export const edgeConfigSchema = z
     log: z.strictObject({ level: logLevel.default('info') }).default({ level: 'info' }),
     forecast: forecastSection,
     policy: policySection,
-    dispatch: z.strictObject({}).default({}),
+    dispatch: dispatchSection,
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, string>();
@@ -359,6 +425,15 @@ export const edgeConfigSchema = z
         if (tag.min >= tag.max) ctx.addIssue({ code: 'custom', path: [...where, 'max'], message: `max (${tag.max}) must be greater than min (${tag.min})` });
       }
     });
+    const ps = cfg.dispatch.peakShaving;
+    const tagProblem = (path: (string | number)[], tag: string | undefined) => {
+      if (tag !== undefined && !seen.has(tag) && !cfg.sources.some((s) => s.kind === 'sparkplug' && s.discover)) ctx.addIssue({ code: 'custom', path, message: `expected the id of a configured tag, got '${tag}' (tags: ${[...seen.keys()].slice(0, 8).join(', ')}${seen.size > 8 ? ', ...' : ''})` });
+    };
+    if (ps) {
+      tagProblem(['dispatch', 'peakShaving', 'feederTag'], ps.feederTag);
+      tagProblem(['dispatch', 'peakShaving', 'battery', 'socTag'], ps.battery.socTag);
+      tagProblem(['dispatch', 'interlocks', 'voltageTag'], cfg.dispatch.interlocks?.voltageTag);
+    }
     cfg.forecast.targets.forEach((t, i) => {
       if (!seen.has(t.tag) && !cfg.sources.some((s) => s.kind === 'sparkplug' && s.discover)) {
         ctx.addIssue({ code: 'custom', path: ['forecast', 'targets', i, 'tag'], message: `expected the id of a configured tag, got '${t.tag}' (tags: ${[...seen.keys()].slice(0, 8).join(', ')}${seen.size > 8 ? ', ...' : ''})` });

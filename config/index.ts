@@ -28,7 +28,7 @@ export { ENV_PREFIX } from './env.js';
 export function loadEdgeConfig(file: string, options: LoadOptions = {}): EdgeConfig {
   return loadConfigFile(edgeConfigSchema, file, {
     ...options,
-    pathKeys: [['storage', 'dataDir'], ['forecast', 'targets', '*', 'model'], ['forecast', 'targets', '*', 'shadow'], ['forecast', 'targets', '*', 'history', 'file'], ['policy', 'source'], ['policy', 'trustedRoot']],
+    pathKeys: [['storage', 'dataDir'], ['forecast', 'targets', '*', 'model'], ['forecast', 'targets', '*', 'shadow'], ['forecast', 'targets', '*', 'history', 'file'], ['policy', 'source'], ['policy', 'trustedRoot'], ['dispatch', 'decisionKey']],
   });
 }
 

@@ -27,6 +27,8 @@ import { createSource } from './sources/registry.js';
 import type { Source } from './sources/source.js';
 import type { ForecastScheduler } from './forecast/scheduler.js';
 import type { ActivePolicy } from './policy/update/active.js';
+import type { DispatchLoop, DispatchPolicyView } from './dispatch/loop.js';
+import { LatestValues } from './latest-values.js';
 import { EdgeStore } from './store/edge-store.js';
 import { birthDraft, gapDraft, type DraftContext } from './uplink/drafts.js';
 import { Uplink } from './uplink/uplink.js';
@@ -36,6 +38,8 @@ export const AGENT_VERSION = '0.1.0';
 export interface AgentDeps {
   logger: Logger;
   now?: () => number;
+  /** A policy given in code (tests, a bench) that the dispatch loop uses instead of the signed `agent.policy`. */
+  dispatchPolicy?: () => DispatchPolicyView | undefined;
 }
 
 export interface Agent {
@@ -51,6 +55,10 @@ export interface Agent {
   readonly forecasts: ForecastScheduler | undefined;
   /** The signed dispatch policy, when `policy.source` or `policy.trustedRoot` is configured or a trust store exists. */
   readonly policy: ActivePolicy | undefined;
+  /** The latest good value of each tag the pipeline stored. */
+  readonly latest: LatestValues;
+  /** The dispatch loop, when `dispatch.peakShaving` is configured. */
+  readonly dispatch: DispatchLoop | undefined;
   /** False while the outbox is full of what may not be dropped: the agent then takes no autonomous action. */
   acceptsAutonomousActions(): boolean;
   stop(): Promise<void>;
@@ -148,6 +156,43 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     forecasts = await ForecastScheduler.start(config.forecast, { store, ctx, logger: log, registry: metrics.registry, now, onCommitted: () => uplink.kick() });
   }
 
+  const latest = new LatestValues();
+  // node-opcua's client for writes is loaded only on gateways that dispatch
+  let dispatch: DispatchLoop | undefined;
+  if (config.dispatch.peakShaving !== undefined) {
+    const [{ startDispatchLoop }, { opcuaDevice }] = await Promise.all([import('./dispatch/loop.js'), import('./dispatch/device.js')]);
+    try {
+      dispatch = await startDispatchLoop({
+        config: config.dispatch,
+        edgeId,
+        siteId,
+        dataDir: config.storage.dataDir,
+        latest,
+        store,
+        draftCtx: ctx,
+        onOutbox: () => uplink.kick(),
+        policy: deps.dispatchPolicy ?? (() => policy?.current()),
+        hubReachable: () => uplink.connected,
+        acceptsAutonomousActions: () => !store.overCapacity,
+        device: opcuaDevice({ endpoint: config.dispatch.peakShaving.endpoint, pkiDir: join(config.storage.dataDir, 'pki'), logger: log }),
+        logger: log,
+        clock: now,
+      });
+    } catch (err) {
+      // nothing of this agent may outlive a failed start
+      await forecasts?.stop();
+      await uplink.stop();
+      store.close();
+      await policy?.stop();
+      await metricsServer?.close();
+      throw err;
+    }
+    const loop = dispatch;
+    uplink.onDecision = (wire) => {
+      loop.onDecision(wire).catch((err: unknown) => log.error({ err: err instanceof Error ? err.stack : String(err) }, 'hub decision failed'));
+    };
+  }
+
   const durable = new DurableWriter(store, ctx, metrics, log, config.storage.maxRetainedReadings);
   const flow = new FlowControl({ slowCommitMs: 1_000, minPauseMs: 250, maxPauseMs: 10_000 });
   let overCapacity = false;
@@ -158,6 +203,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     for (const s of sources) s.stored?.(ok);
   };
   const persist = (readings: readonly Reading[]): void => {
+    latest.update(readings);
     const aggregates = pendingAggregates;
     pendingAggregates = [];
     const started = performance.now();
@@ -300,6 +346,8 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     uplink,
     forecasts,
     policy,
+    latest,
+    dispatch,
     sourcesReady,
     metricsUrl: metricsServer?.url,
     acceptsAutonomousActions: () => !store.overCapacity,
@@ -312,6 +360,8 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
       pendingAggregates.push(...ingest.drain());
       if (pendingAggregates.length > 0) persist([]);
       await forecasts?.stop();
+      uplink.onDecision = undefined;
+      await dispatch?.stop();
       await uplink.stop();
       store.close();
       log.info('edge agent stopped');

@@ -16,7 +16,9 @@
  * waiting. Whatever onTimeout says, a proposal whose interval has ended is never executed: an
  * escalated one expires and an auto or approved one is aborted (reason INTERVAL_PASSED).
  * An `execute` that passes `executeTimeoutMs` is aborted (reason DEADLINE_EXCEEDED; the signal it
- * was given is aborted too); one that throws is failed (reason: its message).
+ * was given is aborted too); one that throws `ExecutionAborted` (an interlock refused the write
+ * before it was made) is aborted with its reason; one that throws anything else is failed (reason:
+ * its message).
  */
 import { toProposedAction } from './proposal.js';
 import { events, onRestart, recoveryOf, type Decision, type ReadBack } from './states.js';
@@ -35,6 +37,14 @@ export interface DispatcherOptions {
   /** Whether an interrupted write reached its setpoint; absent: every interrupted write is failed. */
   readBack?: (proposal: Proposal) => Promise<ReadBack>;
   clock: () => number;
+}
+
+/** Thrown by `execute` when it refused to write (nothing reached the device): the proposal is aborted with `reason`. */
+export class ExecutionAborted extends Error {
+  override readonly name = 'ExecutionAborted';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
 }
 
 export interface CycleSummary {
@@ -148,7 +158,8 @@ export class Dispatcher {
         journal.apply(id, events.aborted('DEADLINE_EXCEEDED'));
       } else journal.apply(id, events.executionFinished('ok'));
     } catch (e) {
-      journal.apply(id, events.executionFinished('failed'), e instanceof Error ? e.message : String(e));
+      if (e instanceof ExecutionAborted) journal.apply(id, events.aborted(e.reason), e.reason);
+      else journal.apply(id, events.executionFinished('failed'), e instanceof Error ? e.message : String(e));
     } finally {
       clearTimeout(timer);
     }

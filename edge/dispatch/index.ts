@@ -29,5 +29,9 @@ export { DISPATCH_STATES, FINAL_STATES, isFinal, events, transition, onRestart, 
 export type { DispatchState, DispatchEvent, Decision, TransitionErrorCode, TransitionResult, RestartAction, ReadBack } from './states.js';
 export { DispatchJournal } from './journal.js';
 export type { DispatchRecord, DispatchEventRecord, JournalErrorCode, ApplyResult, JournalOptions } from './journal.js';
-export { Dispatcher, timeoutReason } from './dispatcher.js';
+export { Dispatcher, ExecutionAborted, timeoutReason } from './dispatcher.js';
+export { checkInterlocks } from './interlocks.js';
+export type { InterlockCode, InterlockInputs, InterlockLimits, InterlockViolation } from './interlocks.js';
+export { startDispatchLoop } from './loop.js';
+export type { DispatchLoop, DispatchLoopDeps, DispatchPolicyView, CycleReport } from './loop.js';
 export type { DispatcherOptions, CycleSummary, DecisionResult } from './dispatcher.js';

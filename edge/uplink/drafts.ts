@@ -2,7 +2,7 @@
  * Outbox drafts: what each kind of uplink message looks like before it has a sequence number.
  * Telemetry is cut into messages bounded by reading count and (estimated) bytes.
  */
-import { encodeEnvelope, envelope, type Aggregate, type Birth, type ForecastMessage, type Gap, type ModelScore, type Payload, type Reading } from '../../protocols/index.js';
+import { encodeEnvelope, envelope, type Aggregate, type Birth, type Escalation, type ForecastMessage, type Gap, type ModelScore, type Payload, type Reading } from '../../protocols/index.js';
 import type { OutboxDraft } from '../store/edge-store.js';
 import { Lane } from '../store/lanes.js';
 
@@ -74,4 +74,9 @@ export function forecastDraft(ctx: DraftContext, forecast: ForecastMessage): Out
 
 export function scoresDraft(ctx: DraftContext, atMs: number, scores: ModelScore[]): OutboxDraft {
   return draft(ctx, Lane.Aggregate, { kind: 'scores', atMs, scores });
+}
+
+/** A proposal waiting for a human at the hub: the control lane, first on the wire, never dropped. */
+export function escalationDraft(ctx: DraftContext, escalation: Escalation): OutboxDraft {
+  return draft(ctx, Lane.Control, { kind: 'escalation', escalation });
 }

@@ -15,7 +15,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { commandTopic, decodeEnvelope, edgeCommandFilter, encodeEnvelope, envelope, uplinkTopic, type EdgeState, type UplinkKind } from '../../protocols/index.js';
+import { commandTopic, decodeEnvelope, edgeCommandFilter, encodeEnvelope, envelope, uplinkTopic, type EdgeState, type SignedDecisionWire, type UplinkKind } from '../../protocols/index.js';
 import type { EdgeMetrics } from '../metrics.js';
 import type { EdgeStore, OutboxMessage } from '../store/edge-store.js';
 import { Lane } from '../store/lanes.js';
@@ -33,6 +33,8 @@ export interface UplinkOptions {
   backlogShare?: number;
   statePeriodMs?: number;
   protocolVersion?: 4 | 5;
+  /** A hub decision on an escalated proposal (cmd/decision), decoded but not yet verified: the receiver's gate verifies it. */
+  onDecision?: (decision: SignedDecisionWire) => void;
   sessionExpiryMs?: number;
 }
 
@@ -66,6 +68,9 @@ export class Uplink {
     this.share = new LinkShare(options.backlogShare ?? 0.5);
     this.log = logger.child({ component: 'uplink' });
   }
+
+  /** Set by the dispatch loop once it runs (it starts after the uplink); overrides `options.onDecision`. */
+  onDecision: ((decision: SignedDecisionWire) => void) | undefined;
 
   get connected(): boolean {
     return this.client?.connected ?? false;
@@ -188,9 +193,20 @@ export class Uplink {
       return;
     }
     const env = decoded.value;
-    if (env.edgeId !== this.options.edgeId || topic !== commandTopic(this.options.siteId, this.options.edgeId, 'ack') || env.payload.kind !== 'ack') {
+    const { siteId, edgeId } = this.options;
+    if (env.edgeId === edgeId && env.payload.kind === 'decision' && topic === commandTopic(siteId, edgeId, 'decision')) {
+      const handler = this.onDecision ?? this.options.onDecision;
+      if (!handler) {
+        this.metrics.badCommands.inc({ code: 'NO_DISPATCH' });
+        this.log.warn({ topic }, 'ignoring a hub decision: this edge runs no dispatch loop');
+        return;
+      }
+      handler(env.payload.decision);
+      return;
+    }
+    if (env.edgeId !== edgeId || topic !== commandTopic(siteId, edgeId, 'ack') || env.payload.kind !== 'ack') {
       this.metrics.badCommands.inc({ code: 'NOT_FOR_THIS_EDGE' });
-      this.log.warn({ topic, edge: env.edgeId, kind: env.payload.kind }, 'ignoring a command that is not an ack for this edge');
+      this.log.warn({ topic, edge: env.edgeId, kind: env.payload.kind }, 'ignoring a command that is neither an ack nor a decision for this edge');
       return;
     }
     // Acknowledgements that arrive together are applied together: one transaction (one fsync)

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -213,5 +213,30 @@ describe('policy section', () => {
   it('an update period under 100ms is refused', () => {
     const f = file('policy-fast.yaml', minimalEdge + 'policy: { every: 10ms }\n');
     expect(problems(() => loadEdgeConfig(f, { env: {} }))).toEqual([`${f}: policy.every: expected at least 100ms between updates, got string "10ms"`]);
+  });
+});
+
+describe('dispatch section', () => {
+  it("the commented dispatch example in config/edge.example.yaml parses once uncommented, with units compiled", () => {
+    const [before, after] = readFileSync('config/edge.example.yaml', 'utf8').split('\ndispatch:\n');
+    const text = `${before}\ndispatch:\n${after!.replace(/^  # (?=decisionKey|peakShaving|interlocks| {2})/gm, '  ')}`;
+    const cfg = loadEdgeConfig(file('dispatch-example.yaml', text), { env: {} });
+    expect(cfg.dispatch).toMatchObject({ everyMs: 10_000, writeTimeoutMs: 5_000, interlocks: { socMinPct: 15, socMaxPct: 92, voltageBandPu: [0.95, 1.05], maxStepKw: 500 } });
+    expect(cfg.dispatch.peakShaving).toMatchObject({ limitKw: 3400, battery: { capacityKwh: 2000, maxDischargeKw: 1000, socMinPct: 10 } });
+    expect(isAbsolute(cfg.dispatch.decisionKey!)).toBe(true);
+  });
+
+  it('rejects a controller without interlocks and a tag nobody reads, readably', () => {
+    const p = problems(() =>
+      loadEdgeConfig(
+        file(
+          'dispatch-bad.yaml',
+          `${minimalEdge}dispatch:\n  peakShaving:\n    forecastTarget: f1\n    feederTag: nope\n    limitKw: 3 MW\n    endpoint: opc.tcp://127.0.0.1:4840\n    battery: { setpointNodeId: "ns=1;s=B", socTag: t1, capacityKwh: 2 MWh, maxDischargeKw: 1 MW, maxChargeKw: 1 MW, socMinPct: 90, socMaxPct: 10 }\n`,
+        ),
+        { env: {} },
+      ),
+    );
+    expect(p.some((l) => l.includes('dispatch.interlocks: expected interlocks'))).toBe(true);
+    expect(p.some((l) => l.includes('dispatch.peakShaving.battery.socMaxPct: expected socMaxPct above socMinPct (90 %)'))).toBe(true);
   });
 });
