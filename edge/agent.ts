@@ -203,7 +203,8 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     for (const s of sources) s.stored?.(ok);
   };
   const persist = (readings: readonly Reading[]): void => {
-    latest.update(readings);
+    // the latest values feed only the dispatch loop: a gateway that does not dispatch pays nothing per reading
+    if (dispatch) latest.update(readings);
     const aggregates = pendingAggregates;
     pendingAggregates = [];
     const started = performance.now();

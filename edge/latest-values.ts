@@ -19,7 +19,12 @@ export class LatestValues {
     for (const r of readings) {
       if (r.quality !== Quality.Good || (r.flags ?? 0) !== 0 || !Number.isFinite(r.value)) continue;
       const held = this.values.get(r.tagId);
-      if (held === undefined || r.tsMs >= held.tsMs) this.values.set(r.tagId, { value: r.value, tsMs: r.tsMs });
+      if (held === undefined) this.values.set(r.tagId, { value: r.value, tsMs: r.tsMs });
+      else if (r.tsMs >= held.tsMs) {
+        // in place: this runs for every reading of every commit
+        held.value = r.value;
+        held.tsMs = r.tsMs;
+      }
     }
   }
 

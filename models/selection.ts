@@ -10,7 +10,7 @@
  * small linear solve, not a pass over the data.
  */
 import type { Dataset } from './dataset.js';
-import { choleskySolve } from './linear.js';
+import { choleskySolve } from './cholesky.js';
 import type { DenseNetwork } from './network.js';
 
 /** The feature groups a linear model may leave out; the load lags, day of week and hour of day always stay. */

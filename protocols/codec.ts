@@ -12,6 +12,8 @@ import { SCHEMA_VERSION, type Envelope, type Escalation, type VerdictSummary, ty
 
 /** Inflated telemetry larger than this is refused: a small message must not become a memory bomb. */
 export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+/** A forecast covers at most a week of hours. */
+export const MAX_FORECAST_HOURS = 168;
 const CODEC_DEFLATE_RAW = 1;
 
 export interface EncodeOptions {
@@ -230,6 +232,18 @@ function forecastOf(f: NonNullable<WireEnvelope['forecast']>): ForecastMessage {
   const p90 = f.p90 ?? [];
   if (p10.length !== load.length || p90.length !== load.length) {
     throw new ProtocolError('PROTO_INVALID_FIELD', `forecast: ${load.length} load values but ${p10.length} p10 and ${p90.length} p90`);
+  }
+  const bad = (why: string): never => {
+    throw new ProtocolError('PROTO_INVALID_FIELD', `forecast${f.target ? ` '${f.target}'` : ''}: ${why}`);
+  };
+  if (!f.target || !f.tag) bad('expected a target and a tag');
+  if (f.horizon !== 'day-ahead' && f.horizon !== 'hour-ahead') bad(`expected horizon day-ahead or hour-ahead, got '${f.horizon ?? ''}'`);
+  if (f.role !== 'active' && f.role !== 'shadow') bad(`expected role active or shadow, got '${f.role ?? ''}'`);
+  if (load.length < 1 || load.length > MAX_FORECAST_HOURS) bad(`expected 1 to ${MAX_FORECAST_HOURS} hourly values, got ${load.length}`);
+  if (!((f.hourMs ?? 0) > 0)) bad('expected the length of an hour (hour_ms) > 0');
+  for (const [name, values] of [['load', load], ['p10', p10], ['p90', p90]] as const) {
+    const i = values.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) bad(`${name}[${i}] is ${values[i]}, not a finite number`);
   }
   const model = modelRef(f.model);
   return {

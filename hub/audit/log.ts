@@ -1,89 +1,9 @@
 /**
- * The hub's own audit log: one append-only SQLite table holding one chain (protocols/audit). Only
- * the SQL lives here; sealing, hashing, verifying and signing are protocols/audit's, shared with
- * the edge's log (edge/audit/log.ts, the same table layout). The hub keeps each edge's
- * checkpoints apart from this chain (wiring comes later). The code has no UPDATE or DELETE, and
- * triggers refuse both, so a bug cannot rewrite history (a person with the file still can; that
- * is what `gridos audit verify` and the hub's checkpoint comparison find).
+ * The hub's own audit log: the shared append-only chain table (protocols/audit/log.ts). The hub
+ * keeps each edge's checkpoints apart from this chain.
  */
-import type Database from 'better-sqlite3';
-import type { KeyObject } from 'node:crypto';
-import {
-  EMPTY_HEAD,
-  sealAuditRecord,
-  signCheckpoint,
-  verifyChain,
-  type AuditCheckpoint,
-  type AuditEntry,
-  type AuditHead,
-  type AuditRecord,
-  type AuditRow,
-  type ChainVerification,
-} from '../../protocols/audit/index.js';
+import { AuditLog } from '../../protocols/audit/log.js';
 
-export interface AuditLogOptions {
-  /** Names this chain in checkpoints (the hub id). */
-  chainId: string;
-  /** Table name (default `audit`). */
-  table?: string;
-}
+export type { AuditLogOptions } from '../../protocols/audit/log.js';
 
-const TABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const COLUMNS = 'seq, at_ms AS atMs, kind, subject AS subjectJson, body AS bodyJson, prev_hash AS prevHash, hash';
-
-export class HubAuditLog {
-  readonly chainId: string;
-  private readonly s;
-  private readonly appendTx: (entry: AuditEntry) => AuditRecord;
-
-  constructor(db: Database.Database, options: AuditLogOptions) {
-    const t = options.table ?? 'audit';
-    if (!TABLE.test(t)) throw new TypeError(`audit table name '${t}' must be an SQL identifier`);
-    this.chainId = options.chainId;
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS ${t} (
-        seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, kind TEXT NOT NULL,
-        subject TEXT NOT NULL, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
-      ) STRICT;
-      CREATE TRIGGER IF NOT EXISTS ${t}_no_update BEFORE UPDATE ON ${t} BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-      CREATE TRIGGER IF NOT EXISTS ${t}_no_delete BEFORE DELETE ON ${t} BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-    `);
-    this.s = {
-      head: db.prepare<[], AuditHead>(`SELECT seq, hash FROM ${t} ORDER BY seq DESC LIMIT 1`),
-      insert: db.prepare<[number, number, string, string, string, string, string]>(`INSERT INTO ${t} (seq, at_ms, kind, subject, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      range: db.prepare<[number, number], AuditRow>(`SELECT ${COLUMNS} FROM ${t} WHERE seq >= ? AND seq <= ? ORDER BY seq`),
-    };
-    const tx = db.transaction((entry: AuditEntry): AuditRecord => {
-      const { row, record } = sealAuditRecord(this.head(), entry);
-      this.s.insert.run(row.seq, row.atMs, row.kind, row.subjectJson, row.bodyJson, row.prevHash, row.hash);
-      return record;
-    });
-    this.appendTx = (entry) => tx.immediate(entry);
-  }
-
-  /** Appends one record in its own transaction; returns it sealed (seq, prevHash, hash). */
-  append(entry: AuditEntry): AuditRecord {
-    return this.appendTx(entry);
-  }
-
-  /** The last record's seq and hash (seq 0 and the genesis hash when empty). */
-  head(): AuditHead {
-    return this.s.head.get() ?? EMPTY_HEAD;
-  }
-
-  /** Stored rows with fromSeq <= seq <= toSeq, in seq order. */
-  rows(fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER): AuditRow[] {
-    return this.s.range.all(fromSeq, toSeq);
-  }
-
-  /** Verifies the whole stored chain. */
-  verify(): ChainVerification {
-    return verifyChain(this.rows());
-  }
-
-  /** A checkpoint of the current head, signed with the hub's ed25519 key. */
-  checkpoint(privateKey: KeyObject, atMs: number): AuditCheckpoint {
-    const { seq, hash } = this.head();
-    return signCheckpoint({ chainId: this.chainId, seq, hash, atMs }, privateKey);
-  }
-}
+export class HubAuditLog extends AuditLog {}

@@ -100,6 +100,20 @@ describe('envelope round trip', () => {
     const ragged = decodeEnvelope(EnvelopeType.encode(EnvelopeType.fromObject({ schemaVersion: 1, edgeId: 'e1', siteId: 's1', seq: 1, forecast: { load: [1, 2], p10: [1], p90: [1, 2] } })).finish());
     expect(!ragged.ok && ragged.error.code).toBe('PROTO_INVALID_FIELD');
     expect(!ragged.ok && ragged.error.message).toMatch(/2 load values but 1 p10/);
+    const garbage = (forecast: object) => decodeEnvelope(EnvelopeType.encode(EnvelopeType.fromObject({ schemaVersion: 1, edgeId: 'e1', siteId: 's1', seq: 1, forecast })).finish());
+    const ok = { target: 't', tag: 'x', horizon: 'hour-ahead', role: 'active', hourMs: 3_600_000, load: [1], p10: [1], p90: [1] };
+    for (const [fields, why] of [
+      [{ horizon: 'week-ahead' }, /expected horizon day-ahead or hour-ahead, got 'week-ahead'/],
+      [{ role: 'boss' }, /expected role active or shadow/],
+      [{ target: '' }, /expected a target and a tag/],
+      [{ load: [], p10: [], p90: [] }, /expected 1 to 168 hourly values, got 0/],
+      [{ hourMs: 0 }, /hour_ms/],
+      [{ load: [Number.NaN], p10: [1], p90: [1] }, /load\[0\] is NaN/],
+    ] as const) {
+      const r = garbage({ ...ok, ...fields });
+      expect(!r.ok && r.error.code, JSON.stringify(fields)).toBe('PROTO_INVALID_FIELD');
+      expect(!r.ok && r.error.message).toMatch(why);
+    }
   });
 
   it('compressed telemetry decodes to the same readings, and is smaller for a real batch', () => {
