@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { filter, map, merge, Subject, tap, type Subscription } from 'rxjs';
 import { tagsOf, type EdgeConfig, type SourceConfig } from '../config/index.js';
 import type { Aggregate, Birth, Reading } from '../protocols/index.js';
+import { openEdgeAudit, type EdgeAuditLog } from './audit/index.js';
 import { DurableWriter } from './durable-writer.js';
 import { createEdgeMetrics, registerSourceMetrics, type EdgeMetrics } from './metrics.js';
 import { serveMetrics, type MetricsServer } from './metrics-server.js';
@@ -59,6 +60,8 @@ export interface Agent {
   readonly latest: LatestValues;
   /** The dispatch loop, when `dispatch.peakShaving` is configured. */
   readonly dispatch: DispatchLoop | undefined;
+  /** The edge's append-only audit chain (`<dataDir>/audit.db`): policy installs and refusals, dispatch decisions. */
+  readonly audit: EdgeAuditLog;
   /** False while the outbox is full of what may not be dropped: the agent then takes no autonomous action. */
   acceptsAutonomousActions(): boolean;
   stop(): Promise<void>;
@@ -92,13 +95,15 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   let metricsServer: MetricsServer | undefined;
   if (config.metrics.port !== undefined) metricsServer = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
   const { id: edgeId, site: siteId } = config.edge;
+  const audit = openEdgeAudit(config.storage.dataDir, edgeId);
   // The TUF client is loaded only on gateways that run a signed policy (configured, or imported from media).
   let policy: ActivePolicy | undefined;
   if (config.policy.source !== undefined || config.policy.trustedRoot !== undefined || existsSync(join(config.storage.dataDir, 'trust.db'))) {
     try {
       const { startActivePolicy } = await import('./policy/update/active.js');
-      policy = startActivePolicy({ dataDir: config.storage.dataDir, edgeId, siteId, everyMs: config.policy.everyMs, source: config.policy.source, trustedRoot: config.policy.trustedRoot }, { logger: log, registry: metrics.registry, now });
+      policy = startActivePolicy({ dataDir: config.storage.dataDir, edgeId, siteId, everyMs: config.policy.everyMs, source: config.policy.source, trustedRoot: config.policy.trustedRoot }, { logger: log, registry: metrics.registry, now, audit: audit.log });
     } catch (err) {
+      audit.close();
       await metricsServer?.close();
       throw err;
     }
@@ -177,6 +182,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
         device: opcuaDevice({ endpoint: config.dispatch.peakShaving.endpoint, pkiDir: join(config.storage.dataDir, 'pki'), logger: log }),
         logger: log,
         clock: now,
+        audit: audit.log,
       });
     } catch (err) {
       // nothing of this agent may outlive a failed start
@@ -184,6 +190,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
       await uplink.stop();
       store.close();
       await policy?.stop();
+      audit.close();
       await metricsServer?.close();
       throw err;
     }
@@ -349,6 +356,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     policy,
     latest,
     dispatch,
+    audit: audit.log,
     sourcesReady,
     metricsUrl: metricsServer?.url,
     acceptsAutonomousActions: () => !store.overCapacity,
@@ -365,6 +373,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
       await dispatch?.stop();
       await uplink.stop();
       store.close();
+      audit.close();
       log.info('edge agent stopped');
     },
   };

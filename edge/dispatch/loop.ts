@@ -24,6 +24,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { EdgeAuditLog } from '../audit/index.js';
 import type { EdgeConfig } from '../../config/index.js';
 import { decisionKeyId, signedDecisionFromWire, type SignedDecisionWire } from '../../protocols/index.js';
 import type { FallbackCode } from '../forecast/types.js';
@@ -66,6 +67,8 @@ export interface DispatchLoopDeps {
   device: SetpointDevice;
   logger: Logger;
   clock: () => number;
+  /** The edge's audit chain: proposal -> policy outcome -> decision -> execution -> observed effect. */
+  audit?: EdgeAuditLog;
 }
 
 /** The frozen process image of one cycle. */

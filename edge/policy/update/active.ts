@@ -14,6 +14,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { EdgeAuditLog } from '../../audit/index.js';
 import type { Registry } from 'prom-client';
 import { parsePolicy } from '../../../config/index.js';
 import { createPolicyMetrics } from '../../metrics.js';
@@ -34,6 +35,8 @@ export interface ActivePolicyDeps {
   logger: Logger;
   registry: Registry;
   now: () => number;
+  /** The edge's audit chain: every install, refusal and expiry is a record in it. */
+  audit?: EdgeAuditLog;
 }
 
 /** One active policy, as the dispatcher sees it at one moment. */

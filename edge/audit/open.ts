@@ -1,0 +1,26 @@
+/**
+ * The agent's audit log lives in its own SQLite file, `<dataDir>/audit.db`, apart from the
+ * readings store: its records are kept forever while readings are compacted and dropped, and a
+ * separate process (`gridos bundle import`) appends to it while the agent runs (WAL, busy wait).
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { EdgeAuditLog } from './log.js';
+
+export interface OpenEdgeAudit {
+  readonly log: EdgeAuditLog;
+  close(): void;
+}
+
+export const EDGE_AUDIT_FILE = 'audit.db';
+
+export function openEdgeAudit(dataDir: string, edgeId: string): OpenEdgeAudit {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, EDGE_AUDIT_FILE));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  const log = new EdgeAuditLog(db, { chainId: edgeId, table: 'audit' });
+  return { log, close: () => db.close() };
+}
