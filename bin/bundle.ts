@@ -3,7 +3,8 @@
  * repository's published state (every root version, timestamp, snapshot, targets, files,
  * assignments) to removable media; `import` runs the edge's TUF update on it, the same client
  * and checks as over HTTP (a hub URL works too). The first import provisions trust from a root
- * file the operator names (--root): trust is never taken from the media itself.
+ * file the operator names (--root): trust is never taken from the media itself. Each install and
+ * refusal is a record in the edge's audit chain (<dataDir>/audit.db), as when the agent updates.
  */
 import { Command } from 'commander';
 import { createHash } from 'node:crypto';
@@ -64,8 +65,11 @@ function importCommand(): Command {
         refused('EDGE_TUF_NOT_PROVISIONED', `this edge holds no trusted root (${file}); pass --root with the hub's 1.root.json, obtained from the hub operator, on the first import`, o.json === true);
       }
       const rootText = o.root === undefined ? undefined : readRoot(o.root);
-      const { TrustStore, updateFrom } = await import('../edge/policy/update/index.js');
+      const { TrustStore, auditedUpdate, PolicyJournal } = await import('../edge/policy/update/index.js');
+      const { openEdgeAudit } = await import('../edge/audit/index.js');
       const store = new TrustStore(file);
+      // The agent's audit chain, appended beside a running agent (WAL, busy wait): same records, same code path.
+      const audit = openEdgeAudit(config.storage.dataDir, config.edge.id);
       try {
         if (store.metadata('root') === undefined) {
           if (rootText === undefined) refused('EDGE_TUF_NOT_PROVISIONED', `this edge holds no trusted root (${file}); pass --root with the hub's 1.root.json`, o.json === true);
@@ -79,7 +83,8 @@ function importCommand(): Command {
         } else if (rootText !== undefined && rootText !== store.metadata('root')) {
           process.stderr.write(`gridos bundle import: trust already provisioned; --root ignored (root rotations arrive signed in the bundle)\n`);
         }
-        const r = await updateFrom(store, source, { edgeId: config.edge.id, siteId: config.edge.site, modelsDir: o.modelsDir ?? join(config.storage.dataDir, 'models') });
+        const options = { edgeId: config.edge.id, siteId: config.edge.site, modelsDir: o.modelsDir ?? join(config.storage.dataDir, 'models') };
+        const r = await auditedUpdate(store, source, options, new PolicyJournal(audit.log, Date.now));
         if ('refused' in r) refused(r.refused.code, r.refused.message, o.json === true);
         const p = r.installed;
         if (o.json) process.stdout.write(JSON.stringify({ installed: { policyId: p.policyId, version: p.version, target: p.target, sha256: p.sha256, changed: p.changed, models: p.models } }) + '\n');
@@ -89,6 +94,7 @@ function importCommand(): Command {
         }
       } finally {
         store.close();
+        audit.close();
       }
     });
 }

@@ -16,8 +16,23 @@ import { auditCanonicalJson, type JsonValue } from './canonical.js';
 /** The prevHash of record 1: 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** What an audit record is about, in the order a decision flows. */
-export const AUDIT_KINDS = ['telemetry-summary', 'forecast', 'proposal', 'policy-outcome', 'decision', 'execution', 'observed-effect'] as const;
+/**
+ * What an audit record is about: the decision trail in the order a decision flows, then the
+ * signed policy's own life (installed, refused, expired, its expiry alarm cleared).
+ */
+export const AUDIT_KINDS = [
+  'telemetry-summary',
+  'forecast',
+  'proposal',
+  'policy-outcome',
+  'decision',
+  'execution',
+  'observed-effect',
+  'policy.installed',
+  'policy.refused',
+  'policy.expired',
+  'policy.alarm',
+] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 
 /** The ids a record links (`proposalId`, `decisionId`, `forecastId`, ...): name -> id. */

@@ -1,23 +1,51 @@
 // Signed distribution, attacks and faults: each update below must be refused with its code and a
-// clear message, and leave the installed policy exactly as it was. Real keys, real files, real tuf-js.
+// clear message, and leave the installed policy exactly as it was, with a `policy.refused` record
+// naming the code in the edge's audit chain (audit.db on disk). Real keys, real files, real tuf-js.
 import { appendFileSync, copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { trustStatus, updateFrom, type TrustStore, type UpdateResult } from '../../edge/policy/update/index.js';
+import { openEdgeAudit, type OpenEdgeAudit } from '../../edge/audit/index.js';
+import { auditedUpdate, PolicyJournal, trustStatus, type TrustStore, type UpdateOptions, type UpdateResult } from '../../edge/policy/update/index.js';
+import { recordOfRow, type AuditRecord } from '../../protocols/audit/index.js';
 import { addTargets, issueAssignment, publish } from '../../hub/registry/index.js';
 import { assignmentFile, policyTarget } from '../../protocols/tuf/index.js';
 import { DAY_MS, EDGE, HOUR_MS, exportMedia, forgeTargets, makeHub, newEdge, policyText, publishAndAssign, release, type HubFixture } from '../helpers/tuf-repo.js';
 
 let fx: HubFixture;
 let edge: TrustStore;
+let audit: OpenEdgeAudit;
+let journal: PolicyJournal;
+let clockMs = 0;
 const at = (offsetMs: number) => ({ ...EDGE, now: () => fx.t0 + offsetMs });
+/** One update through the audited path the agent and `gridos bundle import` use. */
+const updateFrom = (store: TrustStore, source: string, options: UpdateOptions): Promise<UpdateResult> => {
+  clockMs = options.now!();
+  return auditedUpdate(store, source, options, journal);
+};
+const records = (): AuditRecord[] => audit.log.rows().map(recordOfRow);
+const policyRecords = (kind: string) => records().filter((r) => r.kind === kind);
 
-function refusedWith(r: UpdateResult, code: string, text: RegExp): void {
+/**
+ * The refusal's code and text, and the newest audit record: policy.refused, same code, the active
+ * policy named as kept. `repeat`: the same code for the same offer as the refusal before it, which
+ * the journal does not record again.
+ */
+function refusedWith(r: UpdateResult, code: string, text: RegExp, repeat = false): void {
+  const before = repeat ? records().length : -1;
   expect('refused' in r ? r.refused.code : 'installed').toBe(code);
   if ('refused' in r) {
     expect(r.refused.message).toMatch(/^update refused, active policy unchanged: /);
     expect(r.refused.message).toMatch(text);
   }
+  if (repeat) {
+    expect(records()).toHaveLength(before);
+    expect(records().at(-1)).toMatchObject({ kind: 'policy.refused', body: { code } });
+    return;
+  }
+  const last = records().at(-1)!;
+  const active = edge.installed()!;
+  expect(last).toMatchObject({ kind: 'policy.refused', subject: { policyId: active.policyId }, body: { code, active: { policyId: active.policyId, version: active.version, sha256: active.sha256 } } });
+  expect((last.body as { message: string }).message).toMatch(text);
 }
 function stillV1(): void {
   const p = edge.installed();
@@ -29,10 +57,17 @@ beforeEach(async () => {
   fx = makeHub();
   release(fx, 1);
   edge = newEdge(fx);
+  audit = openEdgeAudit(join(fx.tmp, 'edge-data'), EDGE.edgeId);
+  journal = new PolicyJournal(audit.log, () => clockMs);
   const r = await updateFrom(edge, exportMedia(fx), at(0));
   expect('installed' in r && r.installed.version).toBe(1);
+  expect(records()).toEqual([
+    expect.objectContaining({ kind: 'policy.installed', atMs: fx.t0, subject: { policyId: 'north-feeders' }, body: expect.objectContaining({ policyId: 'north-feeders', version: 1, targetsVersion: 1, previous: null }) }),
+  ]);
 });
 afterEach(() => {
+  expect(audit.log.verify().ok).toBe(true);
+  audit.close();
   edge.close();
   rmSync(fx.tmp, { recursive: true, force: true });
 });
@@ -95,7 +130,8 @@ describe('tuf: refused updates leave the active policy unchanged', () => {
     refusedWith(await updateFrom(edge, media, at(HOUR_MS)), 'EDGE_TUF_TARGET_MISMATCH', /Expected hash .* but got/);
     writeFileSync(path, good);
     appendFileSync(path, 'x'.repeat(1 << 20));
-    refusedWith(await updateFrom(edge, media, at(HOUR_MS)), 'EDGE_TUF_TARGET_MISMATCH', /Max length reached/);
+    // Same code for the same offer as just before: counted by the caller, not a second audit record.
+    refusedWith(await updateFrom(edge, media, at(HOUR_MS)), 'EDGE_TUF_TARGET_MISMATCH', /Max length reached/, true);
     stillV1();
   });
 
@@ -108,7 +144,7 @@ describe('tuf: refused updates leave the active policy unchanged', () => {
     copyFileSync(join(media, assignmentFile('north', 'edge-2')), mine);
     refusedWith(await updateFrom(edge, media, at(HOUR_MS)), 'EDGE_TUF_WRONG_EDGE', /for edge 'edge-2', this is edge 'edge-1'/);
     copyFileSync(join(media, assignmentFile('south', 'edge-1')), mine);
-    refusedWith(await updateFrom(edge, media, at(HOUR_MS)), 'EDGE_TUF_WRONG_EDGE', /for site 'south', this edge is at site 'north'/);
+    refusedWith(await updateFrom(edge, media, at(HOUR_MS)), 'EDGE_TUF_WRONG_EDGE', /for site 'south', this edge is at site 'north'/, true);
     stillV1();
   });
 
@@ -131,6 +167,32 @@ describe('tuf: refused updates leave the active policy unchanged', () => {
     expect(edge.installed()?.version).toBe(2);
   });
 
+  it('the same refusal offered again each period is one audit record; a new offer or an install is recorded', async () => {
+    forgeTargets(fx, 2, fx.keys.rogue);
+    publishAndAssign(fx, 2);
+    const forged = exportMedia(fx);
+    for (let i = 1; i <= 3; i++) refusedWith(await updateFrom(edge, forged, at(i * 60_000)), 'EDGE_TUF_UNTRUSTED_SIGNATURE', /no valid signature/, i > 1);
+    expect(policyRecords('policy.refused')).toHaveLength(1);
+    expect(policyRecords('policy.refused')[0]!.body).toMatchObject({ source: forged, offered: {}, active: { version: 1 } });
+
+    // The hub moves on to a properly signed release: installed, with the targets version and expiry.
+    release(fx, 3);
+    const r = await updateFrom(edge, exportMedia(fx), at(HOUR_MS));
+    expect('installed' in r && r.installed.version).toBe(3);
+    const installed = policyRecords('policy.installed');
+    expect(installed).toHaveLength(2);
+    expect(installed[1]).toMatchObject({ atMs: fx.t0 + HOUR_MS, body: { policyId: 'north-feeders', version: 3, sha256: edge.installed()!.sha256, previous: { version: 1 } } });
+    const body = installed[1]!.body as { targetsVersion: number; expiresMs: number };
+    expect(body.targetsVersion).toBeGreaterThan(1);
+    expect(body.expiresMs).toBe(trustStatus(edge, fx.t0 + HOUR_MS).expiresMs);
+
+    // Unchanged: no record. The old forged media again: a new refusal record (something changed since).
+    await updateFrom(edge, exportMedia(fx), at(HOUR_MS + 1));
+    expect(records()).toHaveLength(3);
+    refusedWith(await updateFrom(edge, forged, at(HOUR_MS + 2)), 'EDGE_TUF_ROLLBACK', /older than what this edge trusts/);
+    expect(policyRecords('policy.refused').map((x) => (x.body as { code: string }).code)).toEqual(['EDGE_TUF_UNTRUSTED_SIGNATURE', 'EDGE_TUF_ROLLBACK']);
+  });
+
   it('setting the clock back after expiry does not revive the expired policy', async () => {
     const media = exportMedia(fx);
     expect(trustStatus(edge, fx.t0 + HOUR_MS).expired).toBe(false);
@@ -139,7 +201,7 @@ describe('tuf: refused updates leave the active policy unchanged', () => {
     refusedWith(await updateFrom(edge, media, at(2 * DAY_MS)), 'EDGE_TUF_EXPIRED', /timestamp metadata expired/);
     // The clock is wound back to before the expiry: the floor keeps the reference time where it was.
     expect(trustStatus(edge, fx.t0 + HOUR_MS)).toMatchObject({ expired: true, referenceTimeMs: fx.t0 + 2 * DAY_MS });
-    refusedWith(await updateFrom(edge, media, at(HOUR_MS)), 'EDGE_TUF_EXPIRED', /reference time .*the later of the clock and the time floor/);
+    refusedWith(await updateFrom(edge, media, at(HOUR_MS)), 'EDGE_TUF_EXPIRED', /reference time .*the later of the clock and the time floor/, true);
     expect(edge.timeFloorMs()).toBe(fx.t0 + 2 * DAY_MS);
     stillV1();
   });

@@ -2,7 +2,8 @@
  * The agent's active policy: the installed signed policy, compiled, and kept current.
  *
  * Input: the trust store (`<dataDir>/trust.db`, provisioned from `trustedRoot` when empty) and,
- * every `everyMs`, an update from `source` (hub URL or directory) through `updateFrom`.
+ * every `everyMs`, an update from `source` (hub URL or directory) through `auditedUpdate`: each
+ * install, refusal, expiry and cleared expiry alarm is a record in the audit chain (journal.ts).
  * Output: `current()`, a frozen view whose `evaluate` fills `policyExpired` itself, at the later
  * of the action's `nowMs` and the time floor, so no caller can forget it.
  * State kept: the compiled policy record (replaced whole on install: an evaluation in flight
@@ -20,7 +21,8 @@ import { parsePolicy } from '../../../config/index.js';
 import { createPolicyMetrics } from '../../metrics.js';
 import { compilePolicy } from '../engine.js';
 import type { PolicyContext, PolicyEvaluator, ProposedAction, Verdict } from '../types.js';
-import { TrustStore, trustStatus, updateFrom, type UpdateResult } from './index.js';
+import { TrustStore, trustStatus, type UpdateResult } from './index.js';
+import { auditedUpdate, PolicyJournal, policyRef } from './journal.js';
 
 export interface ActivePolicyOptions {
   dataDir: string;
@@ -93,6 +95,7 @@ export function startActivePolicy(options: ActivePolicyOptions, deps: ActivePoli
     throw e;
   }
 
+  const journal = new PolicyJournal(deps.audit, now);
   let active: PolicyRecord | undefined;
   let floorMs = store.timeFloorMs();
   let lastRefusal: string | undefined;
@@ -111,6 +114,8 @@ export function startActivePolicy(options: ActivePolicyOptions, deps: ActivePoli
     const first = alarmRaised === undefined;
     alarmRaised = expired;
     if (first && !expired) return;
+    if (expired) journal.expired(policyRef(active)!, active.expiresMs, active.expiredBy, floorMs);
+    else journal.alarmCleared(policyRef(active)!, active.expiresMs);
     const about = { policy: active.policyId, version: active.version, expiresAt: active.expiresMs === undefined ? undefined : new Date(active.expiresMs).toISOString() };
     if (expired) log.error({ ...about, code: 'POLICY_EXPIRED', expiredBy: active.expiredBy }, 'POLICY_EXPIRED: the active policy has expired; no action runs on its own until the hub issues a fresh one');
     else log.info(about, 'the active policy is valid again; autonomous actions resume within its rules');
@@ -139,6 +144,8 @@ export function startActivePolicy(options: ActivePolicyOptions, deps: ActivePoli
       log.info({ policy: installed.policyId, version: installed.version, previous: previous?.version, expiresAt: status.expiresMs === undefined ? undefined : new Date(status.expiresMs).toISOString() }, 'dispatch policy activated');
     } catch (e) {
       metrics.updates.inc({ result: 'refused', code: 'EDGE_POLICY_INVALID' });
+      const offered = { policyTarget: installed.target, policyVersion: installed.version, policySha256: installed.sha256 };
+      journal.refused({ code: 'EDGE_POLICY_INVALID', message: `the installed policy cannot be compiled; the previous one stays active: ${(e as Error).message}`, offered }, 'trust store', policyRef(active));
       log.error({ code: 'EDGE_POLICY_INVALID', policy: installed.policyId, version: installed.version, active: active?.version, err: (e as Error).message }, 'the installed policy cannot be compiled; the previous one stays active');
     }
   };
@@ -146,9 +153,10 @@ export function startActivePolicy(options: ActivePolicyOptions, deps: ActivePoli
   const update = async (source: string): Promise<void> => {
     let r: UpdateResult | { refused: { code: 'EDGE_POLICY_UPDATE_FAILED'; message: string } };
     try {
-      r = await updateFrom(store, source, { edgeId: options.edgeId, siteId: options.siteId, now, modelsDir: join(options.dataDir, 'models'), fetchTimeoutMs: Math.min(10_000, Math.max(1_000, options.everyMs)) });
+      r = await auditedUpdate(store, source, { edgeId: options.edgeId, siteId: options.siteId, now, modelsDir: join(options.dataDir, 'models'), fetchTimeoutMs: Math.min(10_000, Math.max(1_000, options.everyMs)) }, journal);
     } catch (e) {
       r = { refused: { code: 'EDGE_POLICY_UPDATE_FAILED', message: `update failed, active policy unchanged: ${(e as Error).message}` } };
+      journal.refused(r.refused, source, policyRef(store.installed()));
     }
     if (stopped) return;
     if ('refused' in r) {

@@ -18,5 +18,7 @@ export { updateFrom } from './update.js';
 export type { UpdateOptions, UpdateResult, UpdateInstalled } from './update.js';
 export type { InstalledModel } from './models.js';
 export { trustStatus } from './status.js';
+export { auditedUpdate, PolicyJournal, policyRef } from './journal.js';
+export type { PolicyRef } from './journal.js';
 export type { TrustStatus } from './status.js';
-export type { UpdateRefusal, UpdateRefusalCode } from './refusal.js';
+export type { OfferedUpdate, UpdateRefusal, UpdateRefusalCode } from './refusal.js';

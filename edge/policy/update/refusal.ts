@@ -37,9 +37,20 @@ export type UpdateRefusalCode =
   /** Anything else the TUF client rejected (malformed metadata, unsupported spec version, ...). */
   | 'EDGE_TUF_INVALID_METADATA';
 
+/** What the source offered, as far as the update read before it refused (absent fields: not reached). */
+export interface OfferedUpdate {
+  targetsVersion?: number;
+  assignmentVersion?: number;
+  policyTarget?: string;
+  policyVersion?: number;
+  policySha256?: string;
+}
+
 export interface UpdateRefusal {
   code: UpdateRefusalCode;
   message: string;
+  /** Filled by updateFrom; the audit record and its de-duplication key name it. */
+  offered?: OfferedUpdate;
 }
 
 export function refusal(code: UpdateRefusalCode, message: string): { refused: UpdateRefusal } {

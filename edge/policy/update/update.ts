@@ -32,7 +32,7 @@ import {
   type AssignmentProblem,
 } from '../../../protocols/tuf/index.js';
 import { installModels, type InstalledModel } from './models.js';
-import { classifyTufError, refusal, type UpdateRefusal } from './refusal.js';
+import { classifyTufError, refusal, type OfferedUpdate, type UpdateRefusal } from './refusal.js';
 import { metadataUrl, missingRootVersion, openSource, targetsUrl, type UpdateSource } from './source.js';
 import { ConcurrentUpdateError, TRUSTED_ROLES, type TrustStore, type TrustedRole } from './trust-store.js';
 
@@ -74,14 +74,17 @@ export async function updateFrom(store: TrustStore, source: string, options: Upd
   }
 
   const work = mkdtempSync(join(tmpdir(), 'gridos-tuf-'));
+  const offered: OfferedUpdate = {};
   try {
-    return await runUpdate(store, src, work, referenceTimeMs, options);
+    const r = await runUpdate(store, src, work, referenceTimeMs, options, offered);
+    return 'refused' in r ? { refused: { ...r.refused, offered } } : r;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-async function runUpdate(store: TrustStore, src: UpdateSource, work: string, referenceTimeMs: number, options: UpdateOptions): Promise<UpdateResult> {
+/** One update in `work`; fills `offered` as it learns what the source offers. */
+async function runUpdate(store: TrustStore, src: UpdateSource, work: string, referenceTimeMs: number, options: UpdateOptions, offered: OfferedUpdate): Promise<UpdateResult> {
   const basedOn = { assignmentVersion: store.assignment().version, timestampJson: store.metadata('timestamp') };
   for (const role of TRUSTED_ROLES) {
     const json = store.metadata(role);
@@ -97,6 +100,7 @@ async function runUpdate(store: TrustStore, src: UpdateSource, work: string, ref
   // What tuf-js now trusts (it persisted each file it accepted into `work`).
   const trusted = {} as Record<TrustedRole, string>;
   for (const role of TRUSTED_ROLES) trusted[role] = readFileSync(join(work, `${role}.json`), 'utf8');
+  offered.targetsVersion = (JSON.parse(trusted.targets) as { signed: { version: number } }).signed.version;
   for (const role of TRUSTED_ROLES) {
     const expires = (JSON.parse(trusted[role]) as { signed: { expires: string } }).signed.expires;
     if (Date.parse(expires) <= referenceTimeMs) {
@@ -123,6 +127,7 @@ async function runUpdate(store: TrustStore, src: UpdateSource, work: string, ref
   const checked = verifyAssignment(doc, trust, { edgeId: options.edgeId, siteId: options.siteId, referenceTimeMs });
   if (!checked.ok) return assignmentRefusal(checked.problems);
   const a = checked.assignment;
+  Object.assign(offered, { assignmentVersion: a.version, policyTarget: a.policy.target, policyVersion: a.policy.version, policySha256: a.policy.sha256 });
   const accepted = store.assignment();
   if (a.version < accepted.version) return refusal('EDGE_TUF_ROLLBACK', `assignment v${a.version} is older than the accepted v${accepted.version}`);
   if (a.version === accepted.version && accepted.json !== undefined && canonicalJson((JSON.parse(accepted.json) as { signed: unknown }).signed) !== canonicalJson(a)) {
