@@ -1,8 +1,11 @@
 /**
  * `gridos policy status`: what is signed and where, from either end.
  *   --repo <dir>        the hub's repository: role versions and expiries, targets, assignments
- *   --config edge.yaml  an edge: the installed policy, its trust expiry, the time floor
- * The edge's trust store is `<storage.dataDir>/trust.db`; a missing one is reported, never created.
+ *   --config edge.yaml  an edge: the installed policy (what the running agent enforces: it syncs
+ *                       with the trust store every period), its trust expiry, the time floor, and
+ *                       from the audit chain the last install, refusal and expiry
+ * The edge's trust store is `<storage.dataDir>/trust.db` and its audit chain `audit.db`; a missing
+ * one is reported, never created.
  */
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
@@ -72,6 +75,12 @@ async function edgeStatus(configFile: string, json: boolean): Promise<void> {
     return;
   }
   const { TrustStore, trustStatus } = await import('../edge/policy/update/index.js');
+  const { latestAuditRecords } = await import('../edge/audit/index.js');
+  const history = latestAuditRecords(config.storage.dataDir, ['policy.installed', 'policy.refused', 'policy.expired']);
+  const event = (kind: string) => {
+    const r = history.get(kind);
+    return r && { at: iso(r.atMs), seq: r.seq, ...(r.body as Record<string, unknown>) };
+  };
   const store = new TrustStore(file);
   try {
     const rootJson = store.metadata('root');
@@ -90,6 +99,9 @@ async function edgeStatus(configFile: string, json: boolean): Promise<void> {
       expiredBy: st.expiredBy,
       timeFloor: iso(store.timeFloorMs()),
       assignmentVersion: store.assignment().version,
+      lastInstall: event('policy.installed'),
+      lastRefusal: event('policy.refused'),
+      lastExpiry: event('policy.expired'),
     };
     if (json) {
       process.stdout.write(JSON.stringify(out) + '\n');
@@ -100,6 +112,10 @@ async function edgeStatus(configFile: string, json: boolean): Promise<void> {
     if (p) lines.push(`  policy       ${p.policyId} version ${p.version} (${p.target}), sha256 ${p.sha256.slice(0, 16)}..., installed ${out.policy!.installedAt}`);
     if (out.expires) lines.push(`  expires      ${out.expires}${st.expired ? ' (expired)' : ''}`);
     lines.push(`  time floor   ${out.timeFloor}`);
+    const r = out.lastRefusal as { at: string; code: string; message: string } | undefined;
+    if (r) lines.push(`  last refusal ${r.at} ${r.code}: ${r.message}`);
+    const x = out.lastExpiry as { at: string; version: number; expiredBy: string | null } | undefined;
+    if (x) lines.push(`  last expiry  ${x.at} version ${x.version} (${x.expiredBy ?? 'expired'})`);
     process.stdout.write(lines.join('\n') + '\n');
   } finally {
     store.close();

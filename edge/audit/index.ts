@@ -11,3 +11,4 @@
 export { EdgeAuditLog } from './log.js';
 export type { AuditLogOptions } from './log.js';
 export { EDGE_AUDIT_FILE, openEdgeAudit, type OpenEdgeAudit } from './open.js';
+export { latestAuditRecords } from './latest.js';

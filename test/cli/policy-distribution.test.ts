@@ -12,6 +12,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runGridos, type CliResult } from '../helpers/cli.js';
 import { writeEdgeConfig } from '../helpers/edge-process.js';
+import { openEdgeAudit } from '../../edge/audit/index.js';
+import { recordOfRow, type AuditRecord } from '../../protocols/audit/index.js';
+
+/** The audit chain `gridos bundle import` appended to, as the agent would have (<dataDir>/audit.db). */
+function auditOf(name: string): AuditRecord[] {
+  const a = openEdgeAudit(join(dir, name), 'edge-1');
+  try {
+    expect(a.log.verify().ok).toBe(true);
+    return a.log.rows().map(recordOfRow);
+  } finally {
+    a.close();
+  }
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'gridos-policy-cli-'));
 const keys = join(dir, 'keys');
@@ -79,9 +92,13 @@ describe('gridos keys, policy, bundle', () => {
 
     const edgeStatus = JSON.parse((await ok('policy', 'status', '--config', edge, '--json')).stdout) as Record<string, unknown>;
     expect(edgeStatus).toMatchObject({ state: 'ACTIVE', rootVersion: 1, expired: false, assignmentVersion: 1, policy: { id: 'north-feeders', version: 7 } });
+    expect(edgeStatus).toMatchObject({ lastInstall: { policyId: 'north-feeders', version: 7, targetsVersion: 1, source: media, previous: null } });
+    expect(edgeStatus['lastRefusal']).toBeUndefined();
+    expect(auditOf('edge-a')).toEqual([expect.objectContaining({ seq: 1, kind: 'policy.installed', subject: { policyId: 'north-feeders' } })]);
     expect((edgeStatus as { policy: { sha256: string } }).policy.sha256).toBe(createHash('sha256').update(readFileSync(policyFile(7))).digest('hex'));
     expect((await ok('policy', 'status', '--config', edge)).stdout).toMatch(/edge north\/edge-1: ACTIVE[\s\S]*policy +north-feeders version 7[\s\S]*expires +\S+[\s\S]*time floor/);
     expect((await ok('bundle', 'import', media, '--config', edge)).stdout).toContain('already installed policy north-feeders version 7');
+    expect(auditOf('edge-a')).toHaveLength(1);
   }, 120_000);
 
   it('refusals: 1 of 3 targets keys, a policy that does not validate, a first import without --root, an edge without an assignment', async () => {
@@ -103,6 +120,7 @@ describe('gridos keys, policy, bundle', () => {
     const stranger = await gridos('bundle', 'import', media, '--config', edgeConfig('edge-c', 'edge-9'), '--root', rootV1);
     expect(stranger.code).toBe(1);
     expect(stranger.stderr).toContain('EDGE_TUF_NO_ASSIGNMENT');
+    expect(auditOf('edge-c')).toEqual([expect.objectContaining({ kind: 'policy.refused', subject: {}, body: expect.objectContaining({ code: 'EDGE_TUF_NO_ASSIGNMENT', active: null, source: media }) })]);
   }, 60_000);
 
   it('after two root rotations, media without 2.root.json is refused (EDGE_TUF_ROOT_CHAIN_BROKEN); complete media installs', async () => {
@@ -129,10 +147,12 @@ describe('gridos keys, policy, bundle', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('EDGE_TUF_ROOT_CHAIN_BROKEN');
     expect(refused.stderr).toMatch(/carries root v3 but not v2; this edge trusts root v1/);
-    expect(JSON.parse((await ok('policy', 'status', '--config', fresh, '--json')).stdout)).toMatchObject({ state: 'NO_POLICY', rootVersion: 1 });
+    expect(JSON.parse((await ok('policy', 'status', '--config', fresh, '--json')).stdout)).toMatchObject({ state: 'NO_POLICY', rootVersion: 1, lastRefusal: { code: 'EDGE_TUF_ROOT_CHAIN_BROKEN', source: gap, active: null } });
+    expect((await ok('policy', 'status', '--config', fresh)).stdout).toMatch(/last refusal +\S+ EDGE_TUF_ROOT_CHAIN_BROKEN: update refused, active policy unchanged: .*carries root v3 but not v2/);
 
     expect((await ok('bundle', 'import', media, '--config', fresh)).stdout).toContain('installed policy north-feeders version 8');
-    expect(JSON.parse((await ok('policy', 'status', '--config', fresh, '--json')).stdout)).toMatchObject({ state: 'ACTIVE', rootVersion: 3, policy: { version: 8 } });
+    expect(JSON.parse((await ok('policy', 'status', '--config', fresh, '--json')).stdout)).toMatchObject({ state: 'ACTIVE', rootVersion: 3, policy: { version: 8 }, lastInstall: { version: 8, source: media }, lastRefusal: { code: 'EDGE_TUF_ROOT_CHAIN_BROKEN' } });
+    expect(auditOf('edge-d').map((r) => [r.kind, (r.body as { code?: string }).code])).toEqual([['policy.refused', 'EDGE_TUF_ROOT_CHAIN_BROKEN'], ['policy.installed', undefined]]);
     // The edge of the first test walks v1 -> v3 from the same media.
     expect((await ok('bundle', 'import', media, '--config', join(dir, 'edge-a.yaml'))).stdout).toContain('installed policy north-feeders version 8');
     expect(JSON.parse((await ok('policy', 'status', '--repo', repo, '--json')).stdout)).toMatchObject({ root: { version: 3 }, targets: { version: 2 } });
