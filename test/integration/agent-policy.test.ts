@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { edgeConfigSchema, hubConfigSchema, validateConfig } from '../../config/index.js';
 import { startAgent, type Agent, type ProposedAction } from '../../edge/index.js';
 import { buildHub, type Hub } from '../../hub/index.js';
+import { recordOfRow } from '../../protocols/audit/index.js';
 import { captureLogger, type CapturedLogger } from '../helpers/logger.js';
 import { freePort } from '../helpers/ports.js';
 import { DAY_MS, EDGE, forgeTargets, makeHub, publishAndAssign, release, type HubFixture } from '../helpers/tuf-repo.js';
@@ -65,6 +66,7 @@ async function counter(a: Agent, result: string, code = ''): Promise<number> {
   return m.values.find((v) => v.labels['result'] === result && v.labels['code'] === code)?.value ?? 0;
 }
 const version = (a: Agent) => a.policy?.current()?.version;
+const policyRecords = (a: Agent) => a.audit.rows().map(recordOfRow).filter((r) => r.kind.startsWith('policy.'));
 const warnings = (code: string) => log.records.filter((r) => r['level'] === 40 && r['code'] === code);
 
 describe('agent: active signed policy from the hub', () => {
@@ -95,6 +97,9 @@ describe('agent: active signed policy from the hub', () => {
     expect(version(a)).toBe(3);
     expect(warnings('EDGE_TUF_UNTRUSTED_SIGNATURE')).toHaveLength(1);
     expect(a.policy!.current()!.evaluate(discharge(180), ctx)).toMatchObject({ outcome: 'auto', policyVersion: 3 });
+    // Refused every period, recorded once in the audit chain, naming the policy it kept.
+    expect(policyRecords(a).map((r) => r.kind)).toEqual(['policy.installed', 'policy.refused']);
+    expect(policyRecords(a)[1]).toMatchObject({ body: { code: 'EDGE_TUF_UNTRUSTED_SIGNATURE', source: `${hubUrl}/tuf/`, active: { policyId: 'north-feeders', version: 3 } } });
   });
 
   it('refuses an older policy assigned after a newer one (rollback), and keeps the newer', async () => {
@@ -141,6 +146,15 @@ describe('agent: active signed policy from the hub', () => {
     expect(a.policy!.current()!.evaluate(discharge(180), ctx).outcome).toBe('auto');
     expect(alarms()).toHaveLength(1);
     expect(log.records.some((r) => r['msg'] === 'the active policy is valid again; autonomous actions resume within its rules')).toBe(true);
+    // The audit chain: installed v3, expired once, refused (expired metadata on the hub) once, installed v4, alarm cleared.
+    const kinds = policyRecords(a).map((r) => `${r.kind}${r.kind === 'policy.refused' ? `:${(r.body as { code: string }).code}` : ''}`);
+    expect(kinds.filter((k) => k === 'policy.expired')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'policy.refused:EDGE_TUF_EXPIRED')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'policy.installed')).toHaveLength(2);
+    expect(kinds.at(-1)).toBe('policy.alarm');
+    const expired = policyRecords(a).find((r) => r.kind === 'policy.expired')!;
+    expect(expired.body).toMatchObject({ policyId: 'north-feeders', version: 3, code: 'POLICY_EXPIRED', expiredBy: 'timestamp metadata' });
+    expect(policyRecords(a).at(-1)!.body).toMatchObject({ version: 4, alarm: 'POLICY_EXPIRED', state: 'cleared' });
   });
 
   it('restarted with the hub down and no source, runs the installed policy from the trust store at once', async () => {

@@ -114,7 +114,8 @@ export function startActivePolicy(options: ActivePolicyOptions, deps: ActivePoli
     const first = alarmRaised === undefined;
     alarmRaised = expired;
     if (first && !expired) return;
-    if (expired) journal.expired(policyRef(active)!, active.expiresMs, active.expiredBy, floorMs);
+    // Noticed by the clock between two syncs, the record does not know yet what ran out: ask the store.
+    if (expired) journal.expired(policyRef(active)!, active.expiresMs, active.expiredBy ?? trustStatus(store, floorMs).expiredBy, floorMs);
     else journal.alarmCleared(policyRef(active)!, active.expiresMs);
     const about = { policy: active.policyId, version: active.version, expiresAt: active.expiresMs === undefined ? undefined : new Date(active.expiresMs).toISOString() };
     if (expired) log.error({ ...about, code: 'POLICY_EXPIRED', expiredBy: active.expiredBy }, 'POLICY_EXPIRED: the active policy has expired; no action runs on its own until the hub issues a fresh one');
