@@ -33,6 +33,7 @@ import { LatestValues } from './latest-values.js';
 import { EdgeStore } from './store/edge-store.js';
 import { birthDraft, gapDraft, type DraftContext } from './uplink/drafts.js';
 import { Uplink } from './uplink/uplink.js';
+import { edgeRuntime } from './uplink/runtime.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -96,12 +97,21 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   if (config.metrics.port !== undefined) metricsServer = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
   const { id: edgeId, site: siteId } = config.edge;
   const audit = openEdgeAudit(config.storage.dataDir, edgeId);
+  // Set once the uplink runs: sends the edge's state (with its active policy) to the hub now.
+  let tellHub = (): void => {};
   // The TUF client is loaded only on gateways that run a signed policy (configured, or imported from media).
   let policy: ActivePolicy | undefined;
   if (config.policy.source !== undefined || config.policy.trustedRoot !== undefined || existsSync(join(config.storage.dataDir, 'trust.db'))) {
     try {
       const { startActivePolicy } = await import('./policy/update/active.js');
-      policy = startActivePolicy({ dataDir: config.storage.dataDir, edgeId, siteId, everyMs: config.policy.everyMs, source: config.policy.source, trustedRoot: config.policy.trustedRoot }, { logger: log, registry: metrics.registry, now, audit: audit.log });
+      policy = startActivePolicy({ dataDir: config.storage.dataDir, edgeId, siteId, everyMs: config.policy.everyMs, source: config.policy.source, trustedRoot: config.policy.trustedRoot }, {
+        logger: log,
+        registry: metrics.registry,
+        now,
+        audit: audit.log,
+        // Deferred: a change noticed inside current() must not publish from within it.
+        onChange: () => setImmediate(() => tellHub()),
+      });
     } catch (err) {
       audit.close();
       await metricsServer?.close();
@@ -160,6 +170,10 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     const { ForecastScheduler } = await import('./forecast/scheduler.js');
     forecasts = await ForecastScheduler.start(config.forecast, { store, ctx, logger: log, registry: metrics.registry, now, onCommitted: () => uplink.kick() });
   }
+  const forecastModels = forecasts;
+  uplink.runtime = () => edgeRuntime(policy?.current(), forecastModels?.models() ?? []);
+  tellHub = () => uplink.publishState();
+  tellHub();
 
   const latest = new LatestValues();
   // node-opcua's client for writes is loaded only on gateways that dispatch

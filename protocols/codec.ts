@@ -8,7 +8,7 @@ import { ProtocolError, type DecodeResult } from './errors.js';
 import { EnvelopeType, TelemetryBatchType } from './schema.js';
 import { MAX_DECISION_BYTES, sha256Hex, type SignedDecisionWire } from './decision.js';
 import { isValidId } from './topics.js';
-import { SCHEMA_VERSION, type Envelope, type Escalation, type VerdictSummary, type ForecastMessage, type ModelRef, type ModelScore, type Payload, type Quality, type Reading, type SeqRange, type TagInfo } from './types.js';
+import { SCHEMA_VERSION, type ActiveModelInfo, type EdgeRuntime, type Envelope, type Escalation, type VerdictSummary, type ForecastMessage, type ModelRef, type ModelScore, type Payload, type Quality, type Reading, type SeqRange, type TagInfo } from './types.js';
 
 /** Inflated telemetry larger than this is refused: a small message must not become a memory bomb. */
 export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
@@ -131,8 +131,12 @@ function payloadToWire(p: Payload, options: EncodeOptions): Record<string, unkno
       return { ack: p.ack };
     case 'gap':
       return { gap: p.gap };
-    case 'state':
-      return { state: p.state };
+    case 'state': {
+      const { runtime, ...rest } = p.state;
+      if (runtime === undefined) return { state: rest };
+      const policy = runtime.policy === null ? undefined : { ...runtime.policy, expiresMs: runtime.policy.expiresMs ?? 0 };
+      return { state: { ...rest, runtime: { ...(policy ? { policy } : {}), models: runtime.models } } };
+    }
     case 'aggregates':
       return { aggregates: { aggregates: p.aggregates.map(({ tagId, ...rest }) => ({ tag: tagId, ...rest })) } };
     case 'forecast':
@@ -178,13 +182,27 @@ interface WireEnvelope {
   birth?: { agentVersion?: string; tags?: Partial<TagInfo>[]; configHash?: string; startedAtMs?: Int64; streamId?: string };
   ack?: { fromSeq?: Int64; toSeq?: Int64 };
   gap?: { reason?: string; droppedSeqs?: { fromSeq?: Int64; toSeq?: Int64 }[]; readings?: Int64; fromTsMs?: Int64; toTsMs?: Int64 };
-  state?: { online?: boolean; reason?: string; outbox?: { messages?: Int64; bytes?: Int64; readings?: Int64; oldestMs?: Int64 } };
+  state?: {
+    online?: boolean;
+    reason?: string;
+    outbox?: { messages?: Int64; bytes?: Int64; readings?: Int64; oldestMs?: Int64 };
+    runtime?: { policy?: { id?: string; version?: number; sha256?: string; expiresMs?: Int64; expired?: boolean } | null; models?: Partial<ActiveModelInfo>[] } | null;
+  };
   aggregates?: { aggregates?: { tag?: string; windowStartMs?: Int64; windowMs?: number; mean?: number; min?: number; max?: number; last?: number; count?: number }[] };
   compressedTelemetry?: { codec?: number; data?: Uint8Array };
   forecast?: Partial<Omit<ForecastMessage, 'issuedAtMs' | 'firstHourMs' | 'model'>> & { issuedAtMs?: Int64; firstHourMs?: Int64; model?: Partial<ModelRef> };
   modelScores?: { atMs?: Int64; scores?: (Partial<Omit<ModelScore, 'model'>> & { model?: Partial<ModelRef> })[] };
   escalation?: { proposalJson?: Uint8Array; proposalHash?: string; proposalId?: string; verdict?: Partial<VerdictSummary>; escalatedAtMs?: Int64; deadlineMs?: Int64 };
   decision?: { decisionJson?: Uint8Array; signature?: Uint8Array; keyId?: string };
+}
+
+function runtimeOf(r: NonNullable<NonNullable<WireEnvelope['state']>['runtime']>): EdgeRuntime {
+  const p = r.policy;
+  const expiresMs = p ? toNumber(p.expiresMs) : 0;
+  return {
+    policy: p ? { id: p.id ?? '', version: p.version ?? 0, sha256: p.sha256 ?? '', expiresMs: expiresMs > 0 ? expiresMs : null, expired: p.expired ?? false } : null,
+    models: (r.models ?? []).map((m) => ({ target: m.target ?? '', role: m.role === 'shadow' ? 'shadow' : 'active', id: m.id ?? '', version: m.version ?? '', sha256: m.sha256 ?? '' })),
+  };
 }
 
 function escalationOf(e: NonNullable<WireEnvelope['escalation']>): Escalation {
@@ -305,7 +323,12 @@ function wireToPayload(w: WireEnvelope): Payload {
       const o = st.outbox ?? {};
       return {
         kind: 'state',
-        state: { online: st.online ?? false, reason: st.reason ?? '', outbox: { messages: toNumber(o.messages), bytes: toNumber(o.bytes), readings: toNumber(o.readings), oldestMs: toNumber(o.oldestMs) } },
+        state: {
+          online: st.online ?? false,
+          reason: st.reason ?? '',
+          outbox: { messages: toNumber(o.messages), bytes: toNumber(o.bytes), readings: toNumber(o.readings), oldestMs: toNumber(o.oldestMs) },
+          ...(st.runtime ? { runtime: runtimeOf(st.runtime) } : {}),
+        },
       };
     }
     case 'aggregates':

@@ -98,6 +98,31 @@ export interface EdgeState {
   online: boolean;
   reason: string;
   outbox: OutboxStats;
+  /** What the edge runs; absent in the last will and the goodbye (the hub keeps what it last heard). */
+  runtime?: EdgeRuntime;
+}
+
+/** The edge's active signed policy (null: none installed) and forecast models. */
+export interface EdgeRuntime {
+  policy: ActivePolicyInfo | null;
+  models: ActiveModelInfo[];
+}
+
+export interface ActivePolicyInfo {
+  id: string;
+  version: number;
+  sha256: string;
+  /** When the trust behind it runs out, ms since the epoch; null when unknown. */
+  expiresMs: number | null;
+  expired: boolean;
+}
+
+export interface ActiveModelInfo {
+  target: string;
+  role: 'active' | 'shadow';
+  id: string;
+  version: string;
+  sha256: string;
 }
 
 /** Every seq in [fromSeq, toSeq] is durably stored at the hub. */

@@ -14,7 +14,7 @@ import type { Registry } from 'prom-client';
 import type { EdgeConfig } from '../../config/index.js';
 import { isIssueTime } from '../../models/features.js';
 import { parseNaiveMs, readSeriesCsv } from '../../models/series.js';
-import type { Aggregate, ForecastMessage, ModelScore } from '../../protocols/index.js';
+import type { ActiveModelInfo, Aggregate, ForecastMessage, ModelScore } from '../../protocols/index.js';
 import type { EdgeStore } from '../store/edge-store.js';
 import { forecastDraft, scoresDraft, type DraftContext } from '../uplink/drafts.js';
 import { realTimeClock, simulatedClock, type ForecastClock } from './clock.js';
@@ -185,6 +185,18 @@ export class ForecastScheduler {
       fallbackReason: f.fallback?.message ?? '',
       latencyUs: Math.round(f.latencyUs),
     };
+  }
+
+  /** Which model each target runs, per role (active, and shadow when configured), as the hub is told in State. */
+  models(): ActiveModelInfo[] {
+    const out: ActiveModelInfo[] = [];
+    for (const t of this.targets) {
+      for (const role of ['active', 'shadow'] as const) {
+        const ref = t.runtime.modelRef(role);
+        if (ref) out.push({ target: t.config.id, role, id: ref.id, version: ref.version, sha256: ref.sha256 });
+      }
+    }
+    return out;
   }
 
   /** The rolling scores of every target's models, as sent to the hub. */

@@ -11,11 +11,13 @@
  * at-least-once, the hub removes duplicates by seq.
  *
  * Link state: `online` is published retained on .../state when connected and every
- * `statePeriodMs` (with the outbox's size), and `offline` is registered as the MQTT last will.
+ * `statePeriodMs` (with the outbox's size and, from `runtime`, the active policy and models),
+ * again at once on `publishState()` (the policy changed), and `offline` is registered as the
+ * MQTT last will.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { commandTopic, decodeEnvelope, edgeCommandFilter, encodeEnvelope, envelope, uplinkTopic, type EdgeState, type SignedDecisionWire, type UplinkKind } from '../../protocols/index.js';
+import { commandTopic, decodeEnvelope, edgeCommandFilter, encodeEnvelope, envelope, uplinkTopic, type EdgeRuntime, type EdgeState, type SignedDecisionWire, type UplinkKind } from '../../protocols/index.js';
 import type { EdgeMetrics } from '../metrics.js';
 import type { EdgeStore, OutboxMessage } from '../store/edge-store.js';
 import { Lane } from '../store/lanes.js';
@@ -76,8 +78,18 @@ export class Uplink {
     return this.client?.connected ?? false;
   }
 
+  /** What the edge runs (policy, models), set by the agent once they are up; sent with each online state. */
+  runtime: (() => EdgeRuntime) | undefined;
+
+  /** Publishes the online state now (the active policy changed); a no-op while disconnected. */
+  publishState(): void {
+    const client = this.client;
+    if (client?.connected) client.publish(uplinkTopic(this.options.siteId, this.options.edgeId, 'state'), this.stateMessage(true, 'connected'), { qos: 1, retain: true });
+  }
+
   private stateMessage(online: boolean, reason: string): Buffer {
-    const state: EdgeState = { online, reason, outbox: this.store.stats() };
+    const runtime = online ? this.runtime?.() : undefined;
+    const state: EdgeState = { online, reason, outbox: this.store.stats(), ...(runtime ? { runtime } : {}) };
     const env = envelope({ edgeId: this.options.edgeId, siteId: this.options.siteId, seq: 0, sentAtMs: Date.now(), payload: { kind: 'state', state } });
     return Buffer.from(encodeEnvelope(env));
   }

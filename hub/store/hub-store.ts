@@ -9,8 +9,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Aggregate, Birth, EdgeState, Escalation, ForecastMessage, Gap, ModelScore, Payload, Reading } from '../../protocols/index.js';
-import { SCHEMA } from './schema.js';
+import type { ActiveModelInfo, ActivePolicyInfo, Aggregate, Birth, EdgeState, Escalation, ForecastMessage, Gap, ModelScore, Payload, Reading } from '../../protocols/index.js';
+import { ADDED_COLUMNS, SCHEMA } from './schema.js';
 
 export interface EdgeRow {
   id: string;
@@ -28,7 +28,21 @@ export interface EdgeRow {
   backlog: { messages: number; bytes: number; readings: number; oldestMs: number };
   lastReadingTsMs: number;
   tagCount: number;
+  /** The edge's active signed policy as it last reported it (State.runtime); null: none, or never reported. */
+  policy: EdgePolicyRow | null;
+  /** Its forecast models (target, role, id, version, sha256) as last reported. */
+  models: ActiveModelInfo[];
 }
+
+export interface EdgePolicyRow {
+  id: string;
+  version: number;
+  sha256: string;
+  expiresMs: number | null;
+  expired: boolean;
+}
+
+const policyOf = (p: ActivePolicyInfo): EdgePolicyRow => ({ id: p.id, version: p.version, sha256: p.sha256, expiresMs: p.expiresMs, expired: p.expired });
 
 export interface TagRow {
   id: string;
@@ -93,6 +107,11 @@ export class HubStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    // A store written by an older hub lacks the newer columns: add them (never drop or rename).
+    for (const [table, column, definition] of ADDED_COLUMNS) {
+      const has = (this.db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all() as string[]).includes(column);
+      if (!has) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+    }
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
       touchEdge: p(`INSERT INTO edges (id, site_id, first_seen_ms, last_seen_ms, last_seq) VALUES (?, ?, ?, ?, ?)
@@ -114,6 +133,7 @@ export class HubStore {
       gap: p('INSERT INTO gaps (edge_id, seq, reason, readings, from_ts_ms, to_ts_ms, dropped_seqs, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       state: p(`UPDATE edges SET online = ?, state_reason = ?, state_changed_ms = CASE WHEN online = ? THEN state_changed_ms ELSE ? END,
         backlog_messages = ?, backlog_bytes = ?, backlog_readings = ?, backlog_oldest_ms = ?, last_seen_ms = max(last_seen_ms, ?) WHERE id = ?`),
+      runtime: p('UPDATE edges SET policy_json = ?, models_json = ? WHERE id = ?'),
       edges: p(`SELECT e.*, (SELECT COUNT(*) FROM series s WHERE s.edge_id = e.id) AS tag_count FROM edges e ORDER BY e.site_id, e.id`),
       tags: p(`SELECT s.tag_id AS id, coalesce(t.unit, '') AS unit, coalesce(t.description, '') AS description,
         coalesce(t.source, '') AS source, t.min_value AS minValue, t.max_value AS maxValue, s.id AS seriesId
@@ -315,6 +335,7 @@ export class HubStore {
       const o = state.outbox;
       const online = state.online ? 1 : 0;
       this.s.state.run(online, state.reason, online, nowMs, o.messages, o.bytes, o.readings, o.oldestMs, state.online ? nowMs : 0, edgeId);
+      if (state.runtime) this.s.runtime.run(state.runtime.policy === null ? null : JSON.stringify(state.runtime.policy), JSON.stringify(state.runtime.models), edgeId);
     })();
   }
 
@@ -335,6 +356,8 @@ export class HubStore {
       backlog: { messages: Number(e.backlog_messages), bytes: Number(e.backlog_bytes), readings: Number(e.backlog_readings), oldestMs: Number(e.backlog_oldest_ms) },
       lastReadingTsMs: Number(e.last_reading_ts_ms),
       tagCount: Number(e.tag_count),
+      policy: e.policy_json === null || e.policy_json === undefined ? null : policyOf(JSON.parse(String(e.policy_json)) as ActivePolicyInfo),
+      models: JSON.parse(String(e.models_json ?? '[]')) as ActiveModelInfo[],
     }));
   }
 

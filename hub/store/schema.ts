@@ -10,7 +10,9 @@ CREATE TABLE IF NOT EXISTS edges (
   online INTEGER NOT NULL DEFAULT 0, state_reason TEXT NOT NULL DEFAULT '', state_changed_ms INTEGER NOT NULL DEFAULT 0,
   backlog_messages INTEGER NOT NULL DEFAULT 0, backlog_bytes INTEGER NOT NULL DEFAULT 0,
   backlog_readings INTEGER NOT NULL DEFAULT 0, backlog_oldest_ms INTEGER NOT NULL DEFAULT 0,
-  last_reading_ts_ms INTEGER NOT NULL DEFAULT 0);
+  last_reading_ts_ms INTEGER NOT NULL DEFAULT 0,
+  -- what the edge last reported it runs (State.runtime): its active policy (JSON or NULL) and models (JSON array)
+  policy_json TEXT, models_json TEXT NOT NULL DEFAULT '[]');
 CREATE TABLE IF NOT EXISTS tags (
   edge_id TEXT NOT NULL, tag_id TEXT NOT NULL, unit TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '',
   source TEXT NOT NULL DEFAULT '', min_value REAL, max_value REAL,
@@ -59,3 +61,9 @@ CREATE TABLE IF NOT EXISTS escalations (
   state TEXT NOT NULL DEFAULT 'pending', decided_ms INTEGER NOT NULL DEFAULT 0,
   UNIQUE (edge_id, proposal_id));
 `;
+
+/** Columns added to existing tables since their first release: [table, column, definition]. */
+export const ADDED_COLUMNS: readonly (readonly [string, string, string])[] = [
+  ['edges', 'policy_json', 'TEXT'],
+  ['edges', 'models_json', "TEXT NOT NULL DEFAULT '[]'"],
+];

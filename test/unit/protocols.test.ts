@@ -73,6 +73,17 @@ describe('envelope round trip', () => {
     expect(roundTrip(gap)).toEqual(gap);
     const state = envelope({ ...base, seq: 0, payload: { kind: 'state', state: { online: false, reason: 'connection lost', outbox: { messages: 12, bytes: 4096, readings: 9000, oldestMs: 1_700_000_000_000 } } } });
     expect(roundTrip(state)).toEqual(state);
+    // With what the edge runs: a policy (expiry known, then unknown) and models; or no policy at all.
+    const outbox = { messages: 0, bytes: 0, readings: 0, oldestMs: 0 };
+    const policy = { id: 'north-feeders', version: 4, sha256: 'ab'.repeat(32), expiresMs: 1_767_225_600_000, expired: true };
+    const models = [
+      { target: 'feeder1-load', role: 'active' as const, id: 'feeder-hour-ahead', version: '2026.03.1', sha256: 'cd'.repeat(32) },
+      { target: 'feeder1-load', role: 'shadow' as const, id: 'feeder-hour-ahead', version: '2026.04.0', sha256: 'ef'.repeat(32) },
+    ];
+    for (const runtime of [{ policy, models }, { policy: { ...policy, expiresMs: null, expired: false }, models: [] }, { policy: null, models }]) {
+      const withRuntime = envelope({ ...base, seq: 0, payload: { kind: 'state', state: { online: true, reason: 'connected', outbox, runtime } } });
+      expect(roundTrip(withRuntime)).toEqual(withRuntime);
+    }
     const aggregates = envelope({
       ...base,
       payload: { kind: 'aggregates', aggregates: [{ tagId: 'feeder1.voltage_pu', windowStartMs: 60_000, windowMs: 60_000, mean: 1.01, min: 0.99, max: 1.03, last: 1.02, count: 60 }] },

@@ -39,6 +39,8 @@ export interface ActivePolicyDeps {
   now: () => number;
   /** The edge's audit chain: every install, refusal and expiry is a record in it. */
   audit?: EdgeAuditLog;
+  /** Called after the active policy changed: activated, gone, expired or valid again (the uplink tells the hub). */
+  onChange?: () => void;
 }
 
 /** One active policy, as the dispatcher sees it at one moment. */
@@ -96,6 +98,13 @@ export function startActivePolicy(options: ActivePolicyOptions, deps: ActivePoli
   }
 
   const journal = new PolicyJournal(deps.audit, now);
+  const changed = (): void => {
+    try {
+      deps.onChange?.();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'policy change listener failed');
+    }
+  };
   let active: PolicyRecord | undefined;
   let floorMs = store.timeFloorMs();
   let lastRefusal: string | undefined;
@@ -118,6 +127,7 @@ export function startActivePolicy(options: ActivePolicyOptions, deps: ActivePoli
     if (expired) journal.expired(policyRef(active)!, active.expiresMs, active.expiredBy ?? trustStatus(store, floorMs).expiredBy, floorMs);
     else journal.alarmCleared(policyRef(active)!, active.expiresMs);
     const about = { policy: active.policyId, version: active.version, expiresAt: active.expiresMs === undefined ? undefined : new Date(active.expiresMs).toISOString() };
+    changed();
     if (expired) log.error({ ...about, code: 'POLICY_EXPIRED', expiredBy: active.expiredBy }, 'POLICY_EXPIRED: the active policy has expired; no action runs on its own until the hub issues a fresh one');
     else log.info(about, 'the active policy is valid again; autonomous actions resume within its rules');
   };
@@ -130,8 +140,10 @@ export function startActivePolicy(options: ActivePolicyOptions, deps: ActivePoli
     if (installed === undefined) {
       // The store was re-provisioned (`provision --reset`): what it vouched for is gone.
       if (active !== undefined) log.warn({ policy: active.policyId, version: active.version }, 'the trust store holds no policy any more (re-provisioned); no policy is active');
+      const had = active !== undefined;
       active = undefined;
       alarmRaised = undefined;
+      if (had) changed();
       return;
     }
     if (active?.sha256 === installed.sha256) {
@@ -142,6 +154,7 @@ export function startActivePolicy(options: ActivePolicyOptions, deps: ActivePoli
       const evaluator = compilePolicy(parsePolicy(installed.policyText, installed.target));
       const previous = active;
       active = Object.freeze({ evaluator, policyId: installed.policyId, version: installed.version, sha256: installed.sha256, expiresMs: status.expiresMs, expiredBy: status.expiredBy });
+      changed();
       log.info({ policy: installed.policyId, version: installed.version, previous: previous?.version, expiresAt: status.expiresMs === undefined ? undefined : new Date(status.expiresMs).toISOString() }, 'dispatch policy activated');
     } catch (e) {
       metrics.updates.inc({ result: 'refused', code: 'EDGE_POLICY_INVALID' });
