@@ -2,9 +2,14 @@
  * `gridos policy backtest`: replays a recorded hourly load series through the peak-shaving
  * controller and a dispatch policy, and reports per day how many actions would have run on their
  * own, been escalated, or been refused, with the energy involved. The logic is
- * edge/dispatch/backtest.ts; this file reads the files and prints.
+ * edge/dispatch/backtest.ts; this file reads the files and prints. Given an edge's data folder
+ * instead of a CSV, it replays the dispatch cycles that edge recorded (<dir>/dispatch.db,
+ * edge/dispatch/replay.ts): with the policy it ran, the outcomes it had live.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Policy } from '../config/index.js';
 import type { HourlySeries } from '../models/series.js';
 import type { DayAheadForecaster } from '../edge/dispatch/index.js';
 import { exitOnConfigError, EXIT_CONFIG, positiveNumber } from './options.js';
@@ -103,7 +108,7 @@ export function policyBacktestCommand(): Command {
   return new Command('backtest')
     .description('replay a recorded hourly load series (CSV timestamp,load) through the peak-shaving controller and a dispatch policy: per day, the actions that would have run on their own, escalated or been refused, and their energy')
     .requiredOption('--policy <file>', 'dispatch policy (YAML), e.g. config/policy.example.yaml')
-    .requiredOption('--data <csv>', 'hourly load: timestamp,load, local time, one row per hour (e.g. simulators/data/pjm_dayton.csv)')
+    .requiredOption('--data <csv|dir>', "hourly load: timestamp,load, local time, one row per hour (e.g. simulators/data/pjm_dayton.csv); or an edge's data folder (storage.dataDir): its recorded dispatch cycles")
     .addOption(new Option('--from <date>', 'first local day replayed (default: a week into the data)').argParser(naiveDay))
     .addOption(new Option('--to <date>', 'local day the replay stops before (default: the end of the data)').argParser(naiveDay))
     .addOption(new Option('--peak-kw <kW>', "scale the series so its highest hour is this feeder's peak").argParser(positiveNumber).default(4000))
@@ -128,6 +133,7 @@ export function policyBacktestCommand(): Command {
         if (err instanceof Error && 'code' in err && err.code === 'ENOENT') fail(err.message);
         exitOnConfigError(err);
       }
+      if (statSync(o.data, { throwIfNoEntry: false })?.isDirectory()) return storeBacktest(o, policy);
       let series;
       try {
         series = readSeriesCsv(o.data);
@@ -162,4 +168,15 @@ export function policyBacktestCommand(): Command {
       }
       process.stdout.write(o.json ? JSON.stringify(report) + '\n' : formatBacktestTable(report) + '\n');
     });
+}
+
+/** `--data <edge data folder>`: the recorded dispatch cycles in <dir>/dispatch.db, replayed under the policy. */
+async function storeBacktest(o: BacktestCliOptions, policy: Policy): Promise<void> {
+  const { readRecordedCycles, replayRecordedCycles, formatStoreBacktestTable } = await import('../edge/dispatch/index.js');
+  const file = join(o.data, 'dispatch.db');
+  if (!existsSync(file)) fail(`${o.data} holds no dispatch.db: give an edge's storage.dataDir where the dispatch loop ran, or a CSV`);
+  const cycles = readRecordedCycles(file, o.from ?? 0, o.to ?? Number.MAX_SAFE_INTEGER);
+  if (cycles.length === 0) fail(`${file} holds no recorded dispatch cycle${o.from !== undefined || o.to !== undefined ? ' in the days asked for' : ''}`);
+  const report = replayRecordedCycles(cycles, policy);
+  process.stdout.write(o.json ? JSON.stringify(report) + '\n' : formatStoreBacktestTable(report) + '\n');
 }

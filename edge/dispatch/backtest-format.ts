@@ -1,5 +1,6 @@
-/** The policy backtest's report as a table for people (the JSON is the report itself). */
+/** The policy backtests' reports as tables for people (the JSON is the report itself). */
 import type { BacktestReport, OutcomeTally } from './backtest.js';
+import type { StoreBacktestReport } from './replay.js';
 
 const n = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
 const cell = (t: OutcomeTally) => `${t.count} / ${n(t.kwh)}`;
@@ -26,5 +27,14 @@ export function formatBacktestTable(r: BacktestReport): string {
   lines.push(fmt(head), ...rows.slice(0, -1).map(fmt), '-'.repeat(widths.reduce((a, w) => a + w + 2, -2)), fmt(rows.at(-1)!));
   const list = (o: Record<string, number>) => Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
   lines.push('', `deciding rules: ${list(t.byRule)}`, `verdict flags: ${list(t.flags)}`);
+  return lines.join('\n');
+}
+
+/** The backtest on an edge's store (replay.ts), as a table: per UTC day and in total. */
+export function formatStoreBacktestTable(r: StoreBacktestReport): string {
+  const lines = [`policy ${r.policy.id} v${r.policy.version} over the recorded dispatch cycles (live: ${r.livePolicies.join(', ') || 'no cycles'}); n / kWh per outcome`, ''];
+  for (const d of r.days) lines.push(`${d.date}  ${d.cycles} cycles  ${d.proposals} proposals  auto ${cell(d.auto)}  escalate ${cell(d.escalate)}  deny ${cell(d.deny)}`);
+  const t = r.total;
+  lines.push(`total  ${t.cycles} cycles  ${t.proposals} proposals  auto ${cell(t.auto)}  escalate ${cell(t.escalate)}  deny ${cell(t.deny)}  (${t.days} d)`);
   return lines.join('\n');
 }

@@ -38,6 +38,7 @@ import { DecisionGate } from './decisions.js';
 import type { SetpointDevice } from './device.js';
 import { Dispatcher, ExecutionAborted, type CycleSummary } from './dispatcher.js';
 import { checkInterlocks } from './interlocks.js';
+import { CycleLog, type RecordedController } from './cycle-log.js';
 import { DispatchJournal } from './journal.js';
 import { contentOf } from './proposal.js';
 import { DispatchError, type Proposal } from './types.js';
@@ -157,7 +158,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
   const log = deps.logger.child({ component: 'dispatch' });
   // first: a key that cannot be read fails the start before anything is opened
   const trustedKeys = loadDecisionKeys(config.decisionKey);
-  const control = peakShavingController({
+  const controller: RecordedController = {
     edgeId: deps.edgeId,
     siteId: deps.siteId,
     assetId: ps.assetId,
@@ -172,7 +173,8 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
       socMinPct: ps.battery.socMinPct,
       socMaxPct: ps.battery.socMaxPct,
     },
-  });
+  };
+  const control = peakShavingController(controller);
 
   const journal = new DispatchJournal(join(deps.dataDir, 'dispatch.db'), {
     clock,
@@ -180,6 +182,8 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
       log.info({ proposal: r.proposal.id, hash: r.proposal.hash, controller: r.proposal.controller, from, to: r.state, event: event.type, reason: r.reason, rule: r.verdict.ruleId, setpointKw: r.proposal.setpoint.value }, `proposal ${r.proposal.id}: ${from ?? 'new'} -> ${r.state}`),
   });
 
+  // What each cycle saw, for the backtest on this edge's store (replay.ts).
+  const cycleLog = new CycleLog(join(deps.dataDir, 'dispatch.db'));
   const gate = trustedKeys.size > 0 ? new DecisionGate({ db: join(deps.dataDir, 'decisions.db'), trustedKeys, edgeId: deps.edgeId, siteId: deps.siteId, clockMs: clock, timeFloorMs: clock }) : undefined;
   if (!gate) log.warn('no dispatch.decisionKey configured: every decision from the hub will be refused (escalations can only expire)');
 
@@ -273,6 +277,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
     try {
       const s = snapshot();
       cyclePolicy = s.policy;
+      cycleLog.record({ nowMs: s.nowMs, socPct: s.socPct ?? null, voltagePu: s.voltagePu ?? null, feederKw: s.feederKw ?? null, forecast: s.forecast ?? null, hubReachable: s.hubReachable, policy: s.policy ? { id: s.policy.policyId, version: s.policy.version } : null, controller });
       const result = control({ nowMs: s.nowMs, socPct: s.socPct, forecast: s.forecast, ...(s.feederKw !== undefined && { measuredLoadKw: s.feederKw }) });
       const held = journal.all();
       const fresh = result.proposals.filter((p) => !held.some((r) => r.proposal.controller === p.controller && r.proposal.intervalStartMs === p.intervalStartMs));
@@ -326,6 +331,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
       await device.close();
       gate?.close();
       journal.close();
+      cycleLog.close();
     },
   };
 }
