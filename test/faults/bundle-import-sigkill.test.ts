@@ -4,14 +4,17 @@
  * refused as a rollback). After every kill the trust store holds exactly one complete release:
  * the installed text hashes to its recorded sha256, is the text of the version it names, agrees
  * with the trusted targets metadata and the accepted assignment, and its version never decreases.
- * No timing is asserted; the kill moments only spread over the run.
+ * The edge's audit chain (audit.db, appended by each import) verifies after every kill, and the
+ * installs it records rise in version. No timing is asserted; the kill moments only spread over the run.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEdgeAudit } from '../../edge/audit/index.js';
 import { TrustStore } from '../../edge/policy/update/index.js';
+import { recordOfRow } from '../../protocols/audit/index.js';
 import { GRIDOS_BIN, startGridos } from '../helpers/cli.js';
 import { writeEdgeConfig } from '../helpers/edge-process.js';
 import { EDGE, exportMedia, makeHub, policyText, release, type HubFixture } from '../helpers/tuf-repo.js';
@@ -24,6 +27,7 @@ const versionFor = (i: number) => Math.min(VERSIONS, 1 + Math.floor(i / 4) + (i 
 let fx: HubFixture;
 let configFile: string;
 let trustDb: string;
+let dataDir: string;
 let childTmp: string;
 const bundles = new Map<number, string>();
 
@@ -34,7 +38,7 @@ beforeAll(() => {
     release(fx, v);
     bundles.set(v, exportMedia(fx));
   }
-  const dataDir = join(fx.tmp, 'edge');
+  dataDir = join(fx.tmp, 'edge');
   trustDb = join(dataDir, 'trust.db');
   childTmp = join(fx.tmp, 'child-tmp');
   mkdirSync(childTmp);
@@ -75,6 +79,17 @@ function checkStore(): number {
   }
 }
 
+/** The audit chain verifies; returns the versions of its policy.installed records, in order. */
+function checkAudit(): number[] {
+  const audit = openEdgeAudit(dataDir, EDGE.edgeId);
+  try {
+    expect(audit.log.verify()).toMatchObject({ ok: true });
+    return audit.log.rows().map(recordOfRow).filter((r) => r.kind === 'policy.installed').map((r) => (r.body as { version: number }).version);
+  } finally {
+    audit.close();
+  }
+}
+
 describe('bundle import under SIGKILL', () => {
   it(`${KILLS} kills: the store always holds one complete release, and its version never decreases`, async () => {
     const started = Date.now();
@@ -99,6 +114,9 @@ describe('bundle import under SIGKILL', () => {
       expect(now, `kill ${i}, bundle v${version}: installed went from v${installed} to v${now}`).toBeGreaterThanOrEqual(installed);
       expect(now).toBeLessThanOrEqual(Math.max(installed, version));
       installed = now;
+      const recorded = checkAudit();
+      expect(recorded, `kill ${i}`).toEqual([...recorded].sort((a, b) => a - b));
+      expect(new Set(recorded).size).toBe(recorded.length);
     }
     expect(outcomes.killed + outcomes.installed + outcomes.refused).toBe(KILLS);
 
@@ -106,5 +124,6 @@ describe('bundle import under SIGKILL', () => {
     const last = await importBundle(VERSIONS);
     expect(last.code, last.output).toBe(0);
     expect(checkStore()).toBe(VERSIONS);
+    expect(checkAudit().at(-1)).toBe(VERSIONS);
   }, 120_000);
 });
