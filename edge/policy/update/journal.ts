@@ -10,6 +10,9 @@
  * refusal). The key lives in memory: a restarted agent, or each `gridos bundle import` run (an
  * operator's deliberate act), records the refusal it meets once more.
  *
+ * The trust store and the audit chain are two files: a process killed between an activation and
+ * its record leaves the install unrecorded (never a record of an install that did not happen).
+ *
  * Input: the audit log (optional: without one, nothing is written), the clock, the trust store.
  * State: the last refusal key.
  */
