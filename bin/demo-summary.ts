@@ -83,7 +83,7 @@ const kw = (v: number) => `${Math.round(v * 10) / 10} kW`;
 
 /** The summary for people: one block per edge, then the totals. */
 export function summaryText(s: DemoSummary): string {
-  const lines = ['', 'gridos demo summary'];
+  const lines = ['', 'gridos demo summary (this run)'];
   for (const e of s.edges) {
     const p = e.proposals;
     lines.push(`  ${e.site} (${e.edgeId}), policy ${e.policy ?? 'none installed'}`);

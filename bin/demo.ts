@@ -45,6 +45,8 @@ function exportDecisionKey(hubDataDir: string): string {
 
 export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel: string): Promise<void> {
   const logger = createLogger({ level: logLevel, format: logFormat, name: 'gridos-demo' });
+  // The stores outlive a run (the data dir is kept): the summary counts what happened since this instant.
+  const runStartMs = Date.now();
   const dataDir = resolve(opts.dataDir);
   const hubDir = join(dataDir, 'hub');
   mkdirSync(hubDir, { recursive: true });
@@ -129,7 +131,7 @@ export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel:
         const s = DEMO_SUBSTATIONS[i]!;
         const p = a.policy?.current();
         // the journal closes with the agent: read it first
-        facts.push({ edgeId: s.edgeId, site: s.site, policy: p ? { policyId: p.policyId, version: p.version } : undefined, journal: a.dispatch?.journal.all() ?? [] });
+        facts.push({ edgeId: s.edgeId, site: s.site, policy: p ? { policyId: p.policyId, version: p.version } : undefined, journal: (a.dispatch?.journal.all() ?? []).filter((r) => r.createdMs >= runStartMs) });
         await attempt(`edge ${s.edgeId}`, () => a.stop());
       }
       for (const [i, sim] of sims.entries()) await attempt(`simulator ${DEMO_SUBSTATIONS[i]!.site}`, () => sim.stop());
@@ -139,8 +141,8 @@ export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel:
       const summaries = facts.map((f) =>
         edgeSummary({
           ...f,
-          escalations: escalations.filter((e) => e.edgeId === f.edgeId),
-          forecasts: hub.store.forecasts(f.edgeId, undefined, 0, Number.MAX_SAFE_INTEGER, 100_000),
+          escalations: escalations.filter((e) => e.edgeId === f.edgeId && e.receivedMs >= runStartMs),
+          forecasts: hub.store.forecasts(f.edgeId, undefined, 0, Number.MAX_SAFE_INTEGER, 100_000).filter((x) => x.issuedAtMs >= runStartMs),
           tags: hub.store.tags(f.edgeId),
         }),
       );
