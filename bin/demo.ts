@@ -82,8 +82,10 @@ export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel:
   };
   const sims: SubstationHandle[] = [];
   const agents: Agent[] = [];
-  const started = async (): Promise<void> => {
+  let stopRequested = false;
+  const start = async (): Promise<void> => {
     for (const [i, s] of DEMO_SUBSTATIONS.entries()) {
+      if (stopRequested) return;
       const sim = await startSubstation({
         ...substationDefaults,
         port: opts.opcuaPort === 0 ? 0 : opts.opcuaPort + i,
@@ -114,11 +116,15 @@ export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel:
     }
   };
 
+  let startup: Promise<void> | undefined;
   let stopping: Promise<number> | undefined;
   /** Stops everything, prints the summary, resolves to the exit code (0: all stopped cleanly). */
   const stop = (): Promise<number> =>
     (stopping ??= (async () => {
+      stopRequested = true;
       const errors: string[] = [];
+      // a stop during startup waits for the component being started, then stops what runs
+      await startup?.catch((err: unknown) => errors.push(`start: ${err instanceof Error ? err.message : String(err)}`));
       const attempt = async (what: string, fn: () => Promise<void>) => {
         try {
           await fn();
@@ -164,13 +170,16 @@ export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel:
   onShutdown(async () => {
     if ((await stop()) !== 0) throw new Error('not everything stopped cleanly (see the summary)');
   });
+  // --duration counts from the start of the command, startup included, so a run is bounded
+  if (opts.duration !== undefined) setTimeout(exitAfter, Math.max(0, opts.duration * 1000 - (Date.now() - runStartMs)));
+  startup = start();
   try {
-    await started();
+    await startup;
   } catch (err) {
     process.stderr.write(`gridos demo: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
-    await stop();
-    process.exit(1);
+    process.exit(await stop());
   }
+  if (stopRequested) return;
 
   process.stderr.write(
     `\ngridos demo is running\n` +
@@ -181,9 +190,8 @@ export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel:
       `  data:     ${dataDir}\n` +
       `  1 simulated hour every ${opts.hourSeconds} s from ${opts.start.toISOString().slice(0, 16).replace('T', ' ')} (substation time): the afternoon peak comes at once;\n` +
       `  North shaves it by itself, South's larger discharge waits for an operator under Approvals.\n` +
-      `  ${opts.duration ? `Stops after ${opts.duration} s.` : 'Ctrl-C stops.'}\n\n`,
+      `  ${opts.duration ? `Stops ${opts.duration} s after it was started.` : 'Ctrl-C stops.'}\n\n`,
   );
-  if (opts.duration !== undefined) setTimeout(exitAfter, opts.duration * 1000);
 }
 
 export function demoCommand(): Command {
