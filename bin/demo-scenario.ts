@@ -114,7 +114,8 @@ export function demoEdgeConfig(s: DemoSubstation, w: EdgeWiring): EdgeConfigInpu
     policy: { source: w.tufUrl, every: '10s', trustedRoot: w.trustedRoot },
     dispatch: {
       every: '5s',
-      writeTimeout: '5s',
+      // the first write opens the device session (and makes the client certificate on a first run): slow on a busy machine
+      writeTimeout: '20s',
       decisionKey: w.decisionKeyFile,
       peakShaving: {
         forecastTarget: 'feeder1-day-ahead',

@@ -19,7 +19,7 @@ import { DEMO_START, DEMO_SUBSTATIONS, demoEdgeConfig } from './demo-scenario.js
 import { demoSummary, edgeSummary, summaryJson, summaryText, type EdgeFacts } from './demo-summary.js';
 import { credentialsText, ensureDemoUsers } from './demo-users.js';
 import { createLogger, type LogFormat } from './logger.js';
-import { dateOption, intOption, onShutdown, positiveNumber } from './options.js';
+import { dateOption, EXIT_CONFIG, intOption, onShutdown, positiveNumber } from './options.js';
 
 interface DemoOptions {
   duration?: number;
@@ -60,7 +60,15 @@ export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel:
   ]);
 
   const edges = DEMO_SUBSTATIONS.map((s) => ({ edgeId: s.edgeId, siteId: s.site }));
-  const registry = await prepareDemoRegistry(join(dataDir, 'registry'), resolve(opts.policy), edges);
+  let registry: Awaited<ReturnType<typeof prepareDemoRegistry>>;
+  try {
+    registry = await prepareDemoRegistry(join(dataDir, 'registry'), resolve(opts.policy), edges);
+  } catch (err) {
+    // an invalid or changed policy file, a damaged repository: said plainly, nothing started
+    const code = (err as { code?: unknown }).code;
+    process.stderr.write(`gridos demo: cannot release the demo policy${typeof code === 'string' ? ` (${code})` : ''}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(EXIT_CONFIG);
+  }
   // A config file for `gridos hub user passwd -c ...` on this demo's users.
   writeFileSync(join(dataDir, 'hub.yaml'), `# written by gridos demo: the demo hub's store, for gridos hub user ... -c ${join(dataDir, 'hub.yaml')}\nstorage:\n  dataDir: ${JSON.stringify(hubDir)}\n`);
   const hubDoc: HubConfigInput = {
@@ -154,6 +162,8 @@ export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel:
       );
       await attempt('hub', () => hub.stop());
       const summary = demoSummary(summaries, errors);
+      // the logger buffers: flush it first, so the JSON line is the last line on stdout
+      await new Promise<void>((ok) => logger.flush(() => ok()));
       await new Promise<void>((ok) => process.stdout.write(summaryText(summary) + summaryJson(summary), () => ok()));
       return summary.stoppedCleanly ? 0 : 1;
     })());
@@ -197,14 +207,14 @@ export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel:
 export function demoCommand(): Command {
   return new Command('demo')
     .description('run the whole loop on loopback: hub with console and approvals, two simulated substations, two edges that forecast and dispatch under a signed policy')
-    .addOption(new Option('-d, --duration <seconds>', 'stop by itself after this many seconds (then print the summary)').argParser(positiveNumber))
+    .addOption(new Option('-d, --duration <seconds>', 'stop by itself this many seconds after the start, startup included (then print the summary)').argParser(positiveNumber))
     .option('--data-dir <dir>', 'where the demo keeps its stores, demo keys, TUF repository and certificates (kept between runs)', './var/demo')
     .addOption(new Option('--http-port <port>', 'hub console and API port (0 picks a free one)').argParser(intOption(0, 65535)).default(8080))
     .addOption(new Option('--mqtt-port <port>', 'embedded MQTT broker port (0 picks a free one)').argParser(intOption(0, 65535)).default(1883))
     .addOption(new Option('--opcua-port <port>', 'OPC UA port of substation North; South uses the next one (0 picks free ones)').argParser(intOption(0, 65534)).default(4840))
     .addOption(new Option('--hour-seconds <s>', 'real seconds per simulated hour').argParser(positiveNumber).default(60))
     .addOption(new Option('--start <time>', 'simulated start time (substation local time)').argParser(dateOption).default(DEMO_START, DEMO_START.toISOString().slice(0, 16)))
-    .option('--policy <file.yaml>', 'the dispatch policy to sign, publish and assign to both edges (raise its version to release a change)', DEFAULT_POLICY)
+    .addOption(new Option('--policy <file.yaml>', 'the dispatch policy to sign, publish and assign to both edges (raise its version to release a change)').default(DEFAULT_POLICY, 'config/policy.demo.yaml'))
     .addHelpText(
       'after',
       '\nOn the first run the demo creates its users (operator, supervisor, supervisor2, viewer) and prints\n' +

@@ -5,10 +5,12 @@
  *    setpoint executed) and the South edge escalated to the hub; read from the summary's JSON
  *    last line, cross-checked in the hub's SQLite store;
  *  - a second run on the same data dir finds its users and its released policy, and Ctrl-C
- *    (SIGINT) stops everything cleanly with exit code 0 and a summary.
+ *    (SIGINT) stops everything cleanly with exit code 0 and a summary;
+ *  - a policy file that does not validate, or changed under a released version, is refused
+ *    with exit code 2 before anything starts.
  */
 import Database from 'better-sqlite3';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -71,7 +73,7 @@ describe('gridos demo', () => {
   it('a second run finds its users and policy; Ctrl-C (SIGINT) stops everything cleanly with exit code 0 and a summary', async () => {
     const demo = startGridos(args);
     try {
-      await waitFor('the demo to be running', () => demo.output().includes('gridos demo is running'), 60_000);
+      await waitFor('the demo to be running', () => demo.output().includes('gridos demo is running'), 120_000);
       expect(demo.output()).toMatch(/demo users operator \(operator\), supervisor \(supervisor\), supervisor2 \(supervisor\), viewer \(viewer\) exist from an earlier run/);
       expect(demo.output()).not.toMatch(/password: \S{20}/);
       expect(demo.output()).toMatch(/policies\/demo-peak-shaving\/1\.yaml already published/);
@@ -86,5 +88,22 @@ describe('gridos demo', () => {
     } finally {
       if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
     }
-  }, 120_000);
+  }, 180_000);
+
+  it('refuses, before starting anything, a policy file that does not validate or that changed under a released version (exit 2)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gridos-demo-policy-'));
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, readFileSync('config/policy.demo.yaml', 'utf8').replace(/^timeZone: UTC$/m, 'timeZone: Mars/Olympus'));
+    const r1 = await runGridos([...args, '--policy', bad, '--duration', '5'], { timeoutMs: 30_000 });
+    expect(r1.code, r1.stderr).toBe(2);
+    expect(r1.stderr).toMatch(/gridos demo: cannot release the demo policy \(HUB_TUF_BAD_TARGET\): .*bad\.yaml is not a valid policy/);
+    expect(r1.stderr).toMatch(/timeZone/);
+    expect(r1.stderr).not.toContain('gridos demo is running');
+
+    const changed = join(dir, 'changed.yaml');
+    writeFileSync(changed, readFileSync('config/policy.demo.yaml', 'utf8').replace('maxPerHour: 40', 'maxPerHour: 41'));
+    const r2 = await runGridos([...args, '--policy', changed, '--duration', '5'], { timeoutMs: 30_000 });
+    expect(r2.code, r2.stderr).toBe(2);
+    expect(r2.stderr).toMatch(/\(HUB_TUF_TARGET_CHANGED\): .*policies\/demo-peak-shaving\/1\.yaml was released with other content; raise `version`/);
+  }, 60_000);
 });
