@@ -20,6 +20,10 @@ export interface SubstationOptions {
   logger: Logger;
   pv?: Partial<PvParams>;
   battery?: Partial<BatteryParams>;
+  /** Peak load per feeder, kW, repeated for further feeders (default 4000, 3000, 3500, 2500). */
+  feederPeaksKw?: readonly number[];
+  /** Load series per feeder, files in simulators/data without `.csv`, repeated for further feeders (default pjm_dayton, pjm_aep). */
+  series?: readonly string[];
 }
 
 export const substationDefaults: Readonly<Omit<SubstationOptions, 'pkiDir' | 'logger'>> = Object.freeze({
@@ -53,6 +57,8 @@ export function optionProblems(o: SubstationOptions, pv: PvParams, b: BatteryPar
   if (!finite(o.tickMs) || o.tickMs < 1) p.push(`tickMs: expected real milliseconds between steps >= 1, got ${o.tickMs}`);
   if (!(o.startSimTime instanceof Date) || Number.isNaN(o.startSimTime.getTime())) p.push('startSimTime: expected a valid Date');
   if (!o.pkiDir) p.push('pkiDir: expected a folder for the server certificates');
+  if (o.feederPeaksKw !== undefined && (o.feederPeaksKw.length === 0 || !o.feederPeaksKw.every((v) => finite(v) && v > 0))) p.push(`feederPeaksKw: expected one or more peaks > 0 kW, got [${o.feederPeaksKw.join(', ')}]`);
+  if (o.series !== undefined && (o.series.length === 0 || !o.series.every((n) => /^[A-Za-z0-9_-]+$/.test(n)))) p.push(`series: expected one or more names of files in simulators/data (without .csv), got [${o.series.join(', ')}]`);
   if (!finite(pv.capacityKw) || pv.capacityKw < 0) p.push(`pv.capacityKw: expected >= 0, got ${pv.capacityKw}`);
   if (!finite(b.capacityKwh) || b.capacityKwh <= 0) p.push(`battery.capacityKwh: expected > 0, got ${b.capacityKwh}`);
   if (!finite(b.maxChargeKw) || b.maxChargeKw < 0) p.push(`battery.maxChargeKw: expected >= 0, got ${b.maxChargeKw}`);

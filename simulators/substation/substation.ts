@@ -7,9 +7,9 @@ import { optionProblems, SimulatorOptionsError, type SubstationOptions } from '.
 import { defaultBattery, defaultPv, type PhysicsParams } from './physics.js';
 import { serveSubstation, type SubstationHandle } from './server.js';
 
-/** Feeder peaks, repeated for further feeders: feeder 1 carries the PV plant and the battery. */
+/** Default feeder peaks, repeated for further feeders: feeder 1 carries the PV plant and the battery. */
 const FEEDER_PEAK_KW = [4000, 3000, 3500, 2500];
-/** Feeder 1 replays Dayton, feeder 2 AEP (files in ../data). */
+/** By default feeder 1 replays Dayton, feeder 2 AEP (files in ../data). */
 const SERIES = ['pjm_dayton', 'pjm_aep'];
 /** Feeders beyond the second reuse the series this many days later per round, so no two are identical. */
 const REUSE_OFFSET_MS = 3 * 86_400_000;
@@ -24,9 +24,10 @@ export async function startSubstation(options: SubstationOptions): Promise<Subst
   const battery = { ...defaultBattery, ...options.battery };
   const problems = optionProblems(options, pv, battery);
   if (problems.length > 0) throw new SimulatorOptionsError(problems);
-  const series = SERIES.map(loadSeriesFile);
+  const series = (options.series ?? SERIES).map(loadSeriesFile);
+  const peaks = options.feederPeaksKw ?? FEEDER_PEAK_KW;
   const params: PhysicsParams = {
-    feederPeakKw: Array.from({ length: options.feeders }, (_, i) => FEEDER_PEAK_KW[i % FEEDER_PEAK_KW.length]!),
+    feederPeakKw: Array.from({ length: options.feeders }, (_, i) => peaks[i % peaks.length]!),
     pv,
     battery,
     loadPerUnit: (i, simMs) => feederLoadPerUnit(series, i, simMs),

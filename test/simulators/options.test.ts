@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SimulatorOptionsError, startSubstation, substationDefaults, type SubstationOptions } from '../../simulators/index.js';
+import { loadSeriesFile, perUnitAt, SimulatorOptionsError, startSubstation, substationDefaults, type SubstationOptions } from '../../simulators/index.js';
 import { captureLogger } from '../helpers/logger.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gridos-sim-options-'));
@@ -43,4 +43,23 @@ describe('substation options', () => {
     expect(await problems({ battery: { initialSocPct: 99 } })).toEqual([expect.stringMatching(/^battery\.initialSocPct/)]);
     expect(await problems({ battery: { capacityKwh: 0, maxChargeKw: -5 } })).toHaveLength(2);
   });
+
+  it('refuses feeder peaks and load series it cannot replay', async () => {
+    expect(await problems({ feederPeaksKw: [4000, 0] })).toEqual([expect.stringMatching(/^feederPeaksKw: expected one or more peaks > 0 kW, got \[4000, 0\]/)]);
+    expect(await problems({ feederPeaksKw: [] })).toEqual([expect.stringMatching(/^feederPeaksKw/)]);
+    expect(await problems({ series: ['../etc/passwd'] })).toEqual([expect.stringMatching(/^series: expected one or more names of files in simulators\/data/)]);
+  });
+
+  it('replays the chosen series at the chosen feeder peaks (a second substation, as the demo runs)', async () => {
+    const sim = await startSubstation({ ...base, feeders: 2, series: ['pjm_aep', 'pjm_dayton'], feederPeaksKw: [5000, 3500], pkiDir: join(dir, 'pki-south') });
+    try {
+      const t = base.startSimTime.getTime();
+      const [f1, f2] = sim.snapshot().feeders;
+      // one simulated hour per real hour: the load moves by far less than 1 kW in the time it takes to look
+      expect(f1!.loadKw).toBeCloseTo(perUnitAt(loadSeriesFile('pjm_aep'), t) * 5000, 0);
+      expect(f2!.loadKw).toBeCloseTo(perUnitAt(loadSeriesFile('pjm_dayton'), t) * 3500, 0);
+    } finally {
+      await sim.stop();
+    }
+  }, 30_000);
 });
