@@ -129,6 +129,8 @@ function newestForecast(store: EdgeStore, target: string): ForecastInput | undef
     target,
     startMs: f.firstHourMs,
     stepMs: f.hourMs,
+    // forecasts are hourly on the forecast clock, however fast that clock runs
+    stepHours: 1,
     load: f.load,
     p10: f.p10,
     p90: f.p90,

@@ -148,7 +148,7 @@ describe('gridos policy backtest (the command, in process)', () => {
     const cmd = policyBacktestCommand();
     expect(cmd.name()).toBe('backtest');
     const help = cmd.helpInformation();
-    for (const o of ['--policy <file>', '--data <csv>', '--from <date>', '--to <date>', '--limit-kw <kW>', '--peak-kw <kW>', '--json']) expect(help).toContain(o);
+    for (const o of ['--policy <file>', '--data <csv|dir>', '--from <date>', '--to <date>', '--limit-kw <kW>', '--peak-kw <kW>', '--json']) expect(help).toContain(o);
   });
 
   it('--json prints the report as one object on the last stdout line', async () => {

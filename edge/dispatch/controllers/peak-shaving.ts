@@ -39,8 +39,14 @@ export interface ForecastInput {
   target: string;
   /** Start of the first value's interval, ms since the epoch. */
   startMs: number;
-  /** Length of each value's interval (3,600,000 for hourly). */
+  /** Length of each value's interval on the agent's clock (3,600,000 for hourly). */
   stepMs: number;
+  /**
+   * The same interval in the grid's hours, for energy (kWh = kW x h). Defaults to stepMs / 1 h;
+   * on a simulated clock that runs faster than real time (a demo, a replay) it stays 1 for an
+   * hourly forecast while stepMs shrinks, or planned energy would shrink with it.
+   */
+  stepHours?: number;
   load: readonly number[];
   p10: readonly number[];
   p90: readonly number[];
@@ -117,7 +123,7 @@ export function peakShavingController(config: PeakShavingConfig): (snapshot: Pea
     const first = Math.max(0, Math.ceil((s.nowMs - f.startMs) / f.stepMs));
     if (first >= f.load.length) return none('FORECAST_EXHAUSTED', `forecast for ${f.target} ended at ${at(f.startMs + f.load.length * f.stepMs)}: nothing planned`);
 
-    const stepHours = f.stepMs / 3_600_000;
+    const stepHours = f.stepHours ?? f.stepMs / 3_600_000;
     const planned = series.slice(first);
     const measured = s.measuredLoadKw;
     const guarded = measured !== undefined && Number.isFinite(measured) && measured > planned[0]!;
