@@ -149,7 +149,7 @@ const fallback = z.strictObject({
 });
 
 /** Who last changed a rule: a hub user name. That person may not approve the rule's escalations. */
-const changedBy = z.string().min(1).max(200);
+const changedBy = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/, { message: "a hub user name (1-64 letters, digits, '_', '.', '@', '-'), as `gridos hub user add` accepts" });
 
 const assetPattern = z.string().regex(/^[A-Za-z0-9_.*?-]{1,64}$/, { message: "an asset id or pattern ('*' any characters, '?' one), such as bess-01 or bess-*" });
 

@@ -145,9 +145,11 @@ describe('bad policies name the file, the key and what was expected', () => {
   });
 
   it('changedBy: a hub user name on a rule or the defaults, not an empty one', () => {
-    const p = parsePolicy(withRules(`  - { id: a, action: load_shed, assets: "*", outcome: escalate, approval: { roles: [op] }, changedBy: "ana maria" }\n`), 'policy.yaml');
-    expect(p.rules[0]?.changedBy).toBe('ana maria');
-    expect(problems(withRules(`  - { id: a, action: load_shed, assets: "*", outcome: deny, changedBy: "" }\n`))).toEqual([expect.stringMatching(/^policy\.yaml: rules\.0\.changedBy: /)]);
+    const p = parsePolicy(withRules(`  - { id: a, action: load_shed, assets: "*", outcome: escalate, approval: { roles: [op] }, changedBy: "ana.maria@north" }\n`), 'policy.yaml');
+    expect(p.rules[0]?.changedBy).toBe('ana.maria@north');
+    for (const bad of ['""', '"ana maria"']) {
+      expect(problems(withRules(`  - { id: a, action: load_shed, assets: "*", outcome: deny, changedBy: ${bad} }\n`))).toEqual([expect.stringMatching(/^policy\.yaml: rules\.0\.changedBy: expected a hub user name/)]);
+    }
   });
 
   it('a timeout shorter than a second, and a fallback named with another choice', () => {
