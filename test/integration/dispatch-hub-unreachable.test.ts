@@ -47,7 +47,7 @@ function policyView(then: Then): DispatchPolicyView {
       validFrom: '2020-01-01T00:00:00Z',
       validUntil: '2100-01-01T00:00:00Z',
       timeZone: 'UTC',
-      defaults: { outcome: 'escalate', approval: { roles: ['operator'], approvers: 1 }, onTimeout: { after: '2 min', then, ...(then === 'fallback' && { fallback: 'bess-cap' }) } },
+      defaults: { outcome: 'escalate', approval: { roles: ['operator'], approvers: 1 }, changedBy: 'ana', onTimeout: { after: '2 min', then, ...(then === 'fallback' && { fallback: 'bess-cap' }) } },
       fallbacks: { 'bess-cap': { description: 'discharge at most 150 kW unattended', action: { kind: 'cap', maxKw: '150 kW' } } },
       rules: [{ id: 'bess-small', action: 'battery_discharge', assets: ['bess-*'], when: { power: { max: '250 kW' } }, outcome: 'auto' }],
     },
@@ -143,6 +143,9 @@ async function escalate(loop: DispatchLoop, then: Then, t0: number): Promise<str
   // the escalation waits in the outbox: nobody at the hub can see it
   const queued = agent.store.outboxInLane(Lane.Control, 0, Number.MAX_SAFE_INTEGER, 10_000).map((m) => decodeEnvelope(m.payload)).filter((d) => d.ok && d.value.payload.kind === 'escalation' && d.value.payload.escalation.proposalId === id);
   expect(queued).toHaveLength(1);
+  // who last changed the rule travels with it, so the hub can refuse that person's approval
+  const q = queued[0]!;
+  expect(q.ok && q.value.payload.kind === 'escalation' && q.value.payload.escalation.verdict).toMatchObject({ ruleId: 'default', approvalRoles: ['operator'], ruleChangedBy: 'ana' });
   return id;
 }
 
