@@ -16,8 +16,9 @@
  * and, in the same journal transaction, journals the fallback derived from it (fallback.ts: own
  * id and hash, linked by `fallbackOf`), which then runs like an auto proposal: interlocks, write,
  * read-back; a fallback that writes nothing (hold-setpoint, unsupported) says why in the reason.
- * `then: hold` keeps waiting. Whatever onTimeout says, a proposal whose interval has ended is never executed: an
- * escalated one expires and an auto or approved one is aborted (reason INTERVAL_PASSED).
+ * `then: hold` keeps waiting. Whatever onTimeout says, a proposal whose interval has ended is
+ * never executed: an escalated one expires and an auto or approved one is aborted (reason
+ * INTERVAL_PASSED).
  * An `execute` that passes `executeTimeoutMs` is aborted (reason DEADLINE_EXCEEDED; the signal it
  * was given is aborted too); one that throws `ExecutionAborted` (an interlock refused the write
  * before it was made) is aborted with its reason; one that throws anything else is failed (reason:
