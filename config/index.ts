@@ -21,7 +21,7 @@ export { validateConfig, parseYamlDocument } from './load.js';
 export type { LoadOptions } from './load.js';
 export { parseDurationMs } from './units.js';
 export { policySchema, ACTION_TYPES, DAYS_OF_WEEK } from './policy.js';
-export type { Policy, PolicyInput, PolicyRule, PolicyRange, PolicyTimeWindow, PolicyConditions, PolicyApproval, PolicyOnTimeout, PolicyRateLimits, ActionType, Outcome } from './policy.js';
+export type { Policy, PolicyInput, PolicyRule, PolicyRange, PolicyTimeWindow, PolicyConditions, PolicyApproval, PolicyOnTimeout, PolicyRateLimits, PolicyFallback, FallbackAction, ActionType, Outcome } from './policy.js';
 export { loadPolicy, parsePolicy } from './policy-load.js';
 export { ENV_PREFIX } from './env.js';
 

@@ -123,6 +123,34 @@ const rateLimits = z
   })
   .transform(({ maxEnergyPerDay, ...rest }) => ({ ...rest, ...(maxEnergyPerDay !== undefined && { maxEnergyKwhPerDay: maxEnergyPerDay }) }));
 
+/**
+ * What a named safe fallback does when an escalation times out with `then: fallback`. Each is
+ * derived from the escalated proposal and never moves more power than it (edge/dispatch/fallback.ts):
+ *  - `hold-setpoint`: write nothing; the device keeps the setpoint it has;
+ *  - `zero`: the asset moves no power for this action (battery setpoint 0 kW);
+ *  - `cap`: the proposal, its power capped at `maxKw` (direction kept; a smaller proposal as is).
+ * `zero` and `cap` write kW setpoints only (battery charge/discharge); for another setpoint (a PV
+ * output limit in %) the edge writes nothing and says why. Interlocks apply as to any write.
+ */
+const fallbackAction = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('hold-setpoint') }),
+    z.strictObject({ kind: z.literal('zero') }),
+    z.strictObject({ kind: z.literal('cap'), maxKw: powerKw.pipe(z.number().min(0)) }),
+  ],
+  { message: 'one of { kind: hold-setpoint }, { kind: zero } or { kind: cap, maxKw }' },
+);
+
+const fallback = z.strictObject({
+  /** What it does, in words an auditor reads. */
+  description: z.string().min(1),
+  action: fallbackAction,
+});
+
+/** Who last changed a rule: a hub user name. That person may not approve the rule's escalations. */
+const changedBy = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/, { message: "a hub user name (1-64 letters, digits, '_', '.', '@', '-'), as `gridos hub user add` accepts" });
+
 const assetPattern = z.string().regex(/^[A-Za-z0-9_.*?-]{1,64}$/, { message: "an asset id or pattern ('*' any characters, '?' one), such as bess-01 or bess-*" });
 
 const rule = z
@@ -142,6 +170,8 @@ const rule = z
     rateLimits: rateLimits.optional(),
     /** Once the policy has expired nothing runs on its own: escalate (the default) or refuse. */
     whenPolicyExpired: z.enum(['escalate', 'deny']).default('escalate'),
+    /** The hub user who last changed this rule; excluded from approving its escalations. */
+    changedBy: changedBy.optional(),
   })
   .superRefine((r, ctx) => {
     const problem = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
@@ -179,10 +209,12 @@ export const policySchema = z
       /** Who approves escalations without a rule's own approval (no rule matched, expired policy, rate limit). */
       approval,
       onTimeout,
+      /** The hub user who last changed the defaults; excluded from approving escalations no rule matched. */
+      changedBy: changedBy.optional(),
     }),
     rateLimits: rateLimits.optional(),
-    /** Named safe fallbacks an onTimeout may choose, with what each does (the dispatcher implements them). */
-    fallbacks: z.record(id, z.string().min(1)).default({}),
+    /** Named safe fallbacks an onTimeout may choose: what each does, as data the dispatcher runs. */
+    fallbacks: z.record(id, fallback).default({}),
     rules: z.array(rule).default([]),
   })
   .superRefine((p, ctx) => {
@@ -210,3 +242,5 @@ export type PolicyRule = Policy['rules'][number];
 export type PolicyApproval = z.output<typeof approval>;
 export type PolicyOnTimeout = z.output<typeof onTimeout>;
 export type PolicyRateLimits = z.output<typeof rateLimits>;
+export type PolicyFallback = z.output<typeof fallback>;
+export type FallbackAction = z.output<typeof fallbackAction>;

@@ -30,8 +30,16 @@ export interface HubEndpoints {
   brokerUrl: string;
 }
 
+/** One HTTP route of the hub (HEAD, which fastify adds to every GET, left out). */
+export interface HubRoute {
+  method: string;
+  url: string;
+}
+
 export interface Hub {
   readonly app: FastifyInstance;
+  /** Every route registered, so a test can check each one is either guarded or open on purpose. */
+  readonly routes: readonly HubRoute[];
   readonly store: HubStore;
   readonly metrics: HubMetrics;
   readonly users: UserStore;
@@ -52,12 +60,16 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
   });
+  const routes: HubRoute[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
+  });
   const users = new UserStore(store.sqlite());
   const audit = new HubAuditLog(store.sqlite(), { chainId: config.hub.id, table: 'hub_audit' });
   const approvalStore = new ApprovalStore(store.sqlite());
   const decisionKey = loadOrCreateDecisionKey(join(config.storage.dataDir, 'decision-key.pem'));
   const approvals = new Approvals({ store: approvalStore, key: decisionKey, audit, now, logger: log });
-  await app.register(apiRoutes, { store, metrics, now });
+  await app.register(apiRoutes, { store, metrics, users, now });
   await app.register(authRoutes, { users, now, ...config.auth });
   await app.register(approvalRoutes, { approvals, store: approvalStore, users, key: decisionKey, now });
   await app.register(consoleRoutes);
@@ -74,6 +86,7 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
 
   return {
     app,
+    routes,
     store,
     metrics,
     users,

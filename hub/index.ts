@@ -10,7 +10,7 @@
  *   await hub.stop();
  */
 export { buildHub } from './hub.js';
-export type { Hub, HubDeps, HubEndpoints } from './hub.js';
+export type { Hub, HubDeps, HubEndpoints, HubRoute } from './hub.js';
 export { HubStore } from './store/hub-store.js';
 export type { EdgeRow, TagRow, StoredReading } from './store/hub-store.js';
 export { ONLINE_WITHIN_MS } from './http/api.js';

@@ -221,6 +221,7 @@ function escalationOf(e: NonNullable<WireEnvelope['escalation']>): Escalation {
       outcome: v.outcome ?? '', ruleId: v.ruleId ?? '', reasons: v.reasons ?? [], policyId: v.policyId ?? '', policyVersion: v.policyVersion ?? 0, flags: v.flags ?? [],
       ...(v.approvalRoles && v.approvalRoles.length > 0 ? { approvalRoles: v.approvalRoles } : {}),
       ...(v.approversRequired ? { approversRequired: v.approversRequired } : {}),
+      ...(v.ruleChangedBy ? { ruleChangedBy: v.ruleChangedBy } : {}),
     },
     escalatedAtMs: toNumber(e.escalatedAtMs),
     deadlineMs: toNumber(e.deadlineMs),

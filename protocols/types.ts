@@ -182,6 +182,8 @@ export interface VerdictSummary {
   approvalRoles?: string[];
   /** Distinct approvers needed: 1, or 2 for the two-person rule; absent when the edge sent none. */
   approversRequired?: number;
+  /** Who last changed the deciding rule (a hub user name): never one of its approvers. Absent when the policy does not say. */
+  ruleChangedBy?: string;
 }
 
 /** A proposal waiting for a human: its canonical content bytes, their sha256, and why. */

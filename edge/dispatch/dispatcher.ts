@@ -11,15 +11,20 @@
  *
  * Input: proposals and the policy context of one cycle. Output: journal rows and calls to the
  * injected side effects. State kept: only the journal (SQLite), plus the queue of writes.
- * Timeouts: `then: refuse` expires (reason TIMEOUT_REFUSE); `then: fallback` expires with reason
- * `TIMEOUT_FALLBACK:<name>` (running the fallback is not implemented yet); `then: hold` keeps
- * waiting. Whatever onTimeout says, a proposal whose interval has ended is never executed: an
- * escalated one expires and an auto or approved one is aborted (reason INTERVAL_PASSED).
+ * Timeouts, at the first tick at or after `escalated + afterMs`: `then: refuse` expires (reason
+ * TIMEOUT_REFUSE); `then: fallback` expires (reason `TIMEOUT_FALLBACK:<name> -> <fallback id>`)
+ * and, in the same journal transaction, journals the fallback derived from it (fallback.ts: own
+ * id and hash, linked by `fallbackOf`), which then runs like an auto proposal: interlocks, write,
+ * read-back; a fallback that writes nothing (hold-setpoint, unsupported) says why in the reason.
+ * `then: hold` keeps waiting. Whatever onTimeout says, a proposal whose interval has ended is
+ * never executed: an escalated one expires and an auto or approved one is aborted (reason
+ * INTERVAL_PASSED).
  * An `execute` that passes `executeTimeoutMs` is aborted (reason DEADLINE_EXCEEDED; the signal it
  * was given is aborted too); one that throws `ExecutionAborted` (an interlock refused the write
  * before it was made) is aborted with its reason; one that throws anything else is failed (reason:
  * its message).
  */
+import { deriveFallback, fallbackReason } from './fallback.js';
 import { toProposedAction } from './proposal.js';
 import { events, onRestart, recoveryOf, type Decision, type ReadBack } from './states.js';
 import type { ApplyResult, DispatchJournal, DispatchRecord } from './journal.js';
@@ -106,12 +111,21 @@ export class Dispatcher {
     return result;
   }
 
-  /** Applies escalation timeouts due by the clock. */
+  /** Applies escalation timeouts due by the clock, and runs the fallbacks they call for. */
   async tick(): Promise<void> {
+    const { journal } = this.o;
     const now = this.o.clock();
-    for (const r of this.o.journal.pending()) {
+    for (const r of journal.pending()) {
       const reason = timeoutReason(r, now);
-      if (reason !== undefined) this.o.journal.apply(r.proposal.id, events.timedOut(), reason);
+      if (reason === undefined) continue;
+      if (reason !== 'TIMEOUT_FALLBACK') {
+        journal.apply(r.proposal.id, events.timedOut(), reason);
+        continue;
+      }
+      const d = deriveFallback(r.proposal, r.verdict);
+      const expired = journal.expireWithFallback(r.proposal.id, fallbackReason(r.verdict.onTimeout?.fallback ?? '', d), d.kind === 'proposal' ? d : undefined);
+      const f = expired.ok && d.kind === 'proposal' ? journal.get(d.proposal.id) : undefined;
+      if (f?.state === 'proposed') await this.advance(f);
     }
   }
 
@@ -166,12 +180,15 @@ export class Dispatcher {
   }
 }
 
-/** Why an escalated proposal expires now, or undefined while it still waits. Pure. */
-export function timeoutReason(r: DispatchRecord, nowMs: number): string | undefined {
+/**
+ * Why an escalated proposal stops waiting now, or undefined while it still waits. Pure. Due at
+ * `escalated + afterMs` exactly; TIMEOUT_FALLBACK means: derive and run the fallback.
+ */
+export function timeoutReason(r: DispatchRecord, nowMs: number): 'INTERVAL_PASSED' | 'TIMEOUT_REFUSE' | 'TIMEOUT_FALLBACK' | undefined {
   if (nowMs >= r.proposal.intervalEndMs) return 'INTERVAL_PASSED';
   const t = r.verdict.onTimeout;
   if (t === undefined || t.then === 'hold' || nowMs < r.stateSinceMs + t.afterMs) return undefined;
-  return t.then === 'refuse' ? 'TIMEOUT_REFUSE' : `TIMEOUT_FALLBACK:${t.fallback ?? ''}`;
+  return t.then === 'refuse' ? 'TIMEOUT_REFUSE' : 'TIMEOUT_FALLBACK';
 }
 
 

@@ -13,7 +13,7 @@
 export { canonicalJson, canonicalSha256, CanonicalJsonError } from './canonical.js';
 export { sealProposal, proposalIntact, toProposedAction } from './proposal.js';
 export { DispatchError } from './types.js';
-export type { DispatchAction, ForecastRef, MeasurementRef, Proposal, ProposalContent, Setpoint } from './types.js';
+export type { DispatchAction, FallbackLink, ForecastRef, MeasurementRef, Proposal, ProposalContent, Setpoint } from './types.js';
 export { planPeakShaving } from './controllers/peak-shaving-plan.js';
 export type { BatteryLimits, Plan, PlanInput } from './controllers/peak-shaving-plan.js';
 export { peakShavingController } from './controllers/peak-shaving.js';
@@ -35,6 +35,8 @@ export { DispatchJournal } from './journal.js';
 export type { DispatchRecord, DispatchEventRecord, JournalErrorCode, ApplyResult, JournalOptions } from './journal.js';
 export { Dispatcher, ExecutionAborted, timeoutReason } from './dispatcher.js';
 export { checkInterlocks } from './interlocks.js';
+export { deriveFallback, fallbackReason, FALLBACK_CONTROLLER } from './fallback.js';
+export type { FallbackDerivation } from './fallback.js';
 export type { InterlockCode, InterlockInputs, InterlockLimits, InterlockViolation } from './interlocks.js';
 export { startDispatchLoop } from './loop.js';
 export type { DispatchLoop, DispatchLoopDeps, DispatchPolicyView, CycleReport } from './loop.js';

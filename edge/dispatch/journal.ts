@@ -122,44 +122,35 @@ export class DispatchJournal {
    */
   propose(p: Proposal, verdict: Verdict): { created: boolean; record: DispatchRecord } {
     if (!proposalIntact(p)) throw new DispatchError('EDGE_DISPATCH_DATA', `proposal ${p.id}: its hash does not match its content, refused`);
-    const run = this.db.transaction(() => {
-      const existing = this.row(p.id);
-      if (existing) {
-        if (existing.hash !== p.hash) throw new DispatchError('EDGE_DISPATCH_DATA', `proposal ${p.id} is journaled with hash ${existing.hash}, not ${p.hash}`);
-        return { created: false, record: toRecord(existing) };
-      }
-      const now = this.clock();
-      this.db
-        .prepare('INSERT INTO dispatch_proposals (id, hash, proposal_json, verdict_json, state, created_ms, state_since_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM dispatch_proposals))')
-        .run(p.id, p.hash, JSON.stringify(p), JSON.stringify(verdict), 'proposed', now, now);
-      this.appendEvent(p.id, null, 'proposed', { type: 'journaled' }, null, now);
-      return { created: true, record: toRecord(this.row(p.id)!) };
-    });
-    const result = run.immediate();
+    const result = this.db.transaction(() => this.insert(p, verdict)).immediate();
     if (result.created) this.onTransition?.(result.record, null, { type: 'journaled' });
     return result;
   }
 
   /** Applies one event: state machine check and compare-and-set, in one transaction. */
   apply(id: string, event: DispatchEvent, reason: string | null = null): ApplyResult {
-    const run = this.db.transaction((): ApplyResult => {
-      const row = this.row(id);
-      if (!row) return { ok: false, error: 'EDGE_DISPATCH_UNKNOWN_PROPOSAL', state: null };
-      const t = transition(row.state, event);
-      if ('error' in t) return { ok: false, error: t.error, state: row.state };
-      const now = this.clock();
-      const why = reason ?? (event.type === 'aborted' ? event.reason : null);
-      const attempt = event.type === 'executionStarted' ? 1 : 0;
-      const changed = this.db
-        .prepare('UPDATE dispatch_proposals SET state = ?, reason = ?, state_since_ms = ?, attempt = attempt + ? WHERE id = ? AND state = ?')
-        .run(t.next, why, now, attempt, id, row.state).changes;
-      if (changed !== 1) return { ok: false, error: 'EDGE_DISPATCH_CAS_LOST', state: row.state };
-      this.appendEvent(id, row.state, t.next, event, why, now);
-      return { ok: true, from: row.state, record: toRecord(this.row(id)!) };
-    });
-    const result = run.immediate();
+    const result = this.db.transaction(() => this.move(id, event, reason)).immediate();
     if (result.ok) this.onTransition?.(result.record, result.from, event);
     return result;
+  }
+
+  /**
+   * An escalation timed out into a safe fallback: expires `id` with `reason` and journals the
+   * fallback proposal (state `proposed`) in ONE transaction, so a crash leaves both or neither;
+   * the fallback then resumes like any proposal. Without `fallback`, just the expiry.
+   */
+  expireWithFallback(id: string, reason: string, fallback?: { proposal: Proposal; verdict: Verdict }): ApplyResult {
+    if (fallback && !proposalIntact(fallback.proposal)) throw new DispatchError('EDGE_DISPATCH_DATA', `fallback ${fallback.proposal.id}: its hash does not match its content, refused`);
+    const event: DispatchEvent = { type: 'timedOut' };
+    const run = this.db.transaction(() => {
+      const expired = this.move(id, event, reason);
+      const added = expired.ok && fallback ? this.insert(fallback.proposal, fallback.verdict) : undefined;
+      return { expired, added };
+    });
+    const { expired, added } = run.immediate();
+    if (expired.ok) this.onTransition?.(expired.record, expired.from, event);
+    if (added?.created) this.onTransition?.(added.record, null, { type: 'journaled' });
+    return expired;
   }
 
   /** The CAS to `executing`, to commit BEFORE any device write (at most once). */
@@ -194,6 +185,38 @@ export class DispatchJournal {
 
   close(): void {
     if (this.owned && this.db.open) this.db.close();
+  }
+
+  /** Inside a transaction: the insert of `propose`, idempotent by id. */
+  private insert(p: Proposal, verdict: Verdict): { created: boolean; record: DispatchRecord } {
+    const existing = this.row(p.id);
+    if (existing) {
+      if (existing.hash !== p.hash) throw new DispatchError('EDGE_DISPATCH_DATA', `proposal ${p.id} is journaled with hash ${existing.hash}, not ${p.hash}`);
+      return { created: false, record: toRecord(existing) };
+    }
+    const now = this.clock();
+    this.db
+      .prepare('INSERT INTO dispatch_proposals (id, hash, proposal_json, verdict_json, state, created_ms, state_since_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM dispatch_proposals))')
+      .run(p.id, p.hash, JSON.stringify(p), JSON.stringify(verdict), 'proposed', now, now);
+    this.appendEvent(p.id, null, 'proposed', { type: 'journaled' }, null, now);
+    return { created: true, record: toRecord(this.row(p.id)!) };
+  }
+
+  /** Inside a transaction: the state machine check and compare-and-set of `apply`. */
+  private move(id: string, event: DispatchEvent, reason: string | null): ApplyResult {
+    const row = this.row(id);
+    if (!row) return { ok: false, error: 'EDGE_DISPATCH_UNKNOWN_PROPOSAL', state: null };
+    const t = transition(row.state, event);
+    if ('error' in t) return { ok: false, error: t.error, state: row.state };
+    const now = this.clock();
+    const why = reason ?? (event.type === 'aborted' ? event.reason : null);
+    const attempt = event.type === 'executionStarted' ? 1 : 0;
+    const changed = this.db
+      .prepare('UPDATE dispatch_proposals SET state = ?, reason = ?, state_since_ms = ?, attempt = attempt + ? WHERE id = ? AND state = ?')
+      .run(t.next, why, now, attempt, id, row.state).changes;
+    if (changed !== 1) return { ok: false, error: 'EDGE_DISPATCH_CAS_LOST', state: row.state };
+    this.appendEvent(id, row.state, t.next, event, why, now);
+    return { ok: true, from: row.state, record: toRecord(this.row(id)!) };
   }
 
   private row(id: string): Row | undefined {

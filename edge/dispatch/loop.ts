@@ -225,7 +225,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
             proposalJson: new TextEncoder().encode(canonicalJson(contentOf(p))),
             proposalHash: p.hash,
             proposalId: p.id,
-            verdict: { outcome: verdict.outcome, ruleId: verdict.ruleId, reasons: verdict.reasons, policyId: verdict.policyId, policyVersion: verdict.policyVersion, flags: verdict.flags, ...(verdict.approval ? { approvalRoles: [...verdict.approval.roles], approversRequired: verdict.approval.approvers } : {}) },
+            verdict: { outcome: verdict.outcome, ruleId: verdict.ruleId, reasons: verdict.reasons, policyId: verdict.policyId, policyVersion: verdict.policyVersion, flags: verdict.flags, ...(verdict.approval ? { approvalRoles: [...verdict.approval.roles], approversRequired: verdict.approval.approvers } : {}), ...(verdict.ruleChangedBy ? { ruleChangedBy: verdict.ruleChangedBy } : {}) },
             escalatedAtMs: nowMs,
             deadlineMs,
           }),

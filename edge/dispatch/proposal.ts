@@ -8,7 +8,7 @@ import type { Proposal, ProposalContent } from './types.js';
 
 const CONTENT_KEYS: readonly (keyof ProposalContent)[] = [
   'controller', 'edgeId', 'siteId', 'assetId', 'action', 'magnitudeKw', 'magnitudePercent', 'energyKwh',
-  'intervalStartMs', 'intervalEndMs', 'setpoint', 'reason', 'forecast', 'measurement', 'forecastBandWidth',
+  'intervalStartMs', 'intervalEndMs', 'setpoint', 'reason', 'forecast', 'measurement', 'forecastBandWidth', 'fallbackOf',
 ];
 
 /** The content of a proposal: its fields but id and hash, optional ones only when present. */

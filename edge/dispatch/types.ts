@@ -60,6 +60,14 @@ export interface ProposalContent {
   measurement: MeasurementRef | null;
   /** (p90 - p10) / forecast at the interval; absent when there is no forecast or it is <= 0. */
   forecastBandWidth?: number;
+  /** Set on a safe fallback (fallback.ts): the escalated proposal it stands in for, and the policy's fallback name. */
+  fallbackOf?: FallbackLink;
+}
+
+export interface FallbackLink {
+  proposalId: string;
+  proposalHash: string;
+  fallback: string;
 }
 
 export interface Proposal extends ProposalContent {

@@ -24,7 +24,9 @@
  *    nothing on its own: `auto` becomes `escalate`, or `deny` where the rule says
  *    `whenPolicyExpired: deny`; and with the hub unreachable (`ctx.hubReachable` false) every
  *    escalation is refused, since nobody could approve it.
- * Every verdict carries the deciding rule, reasons with units, and flags for what changed it.
+ * Every verdict carries the deciding rule, reasons with units, and flags for what changed it; an
+ * `escalate` one also who last changed that rule (`ruleChangedBy`, for the hub's approver check)
+ * and, with `then: fallback`, the declared fallback itself (`fallback`, run by the dispatcher).
  */
 import { ACTION_TYPES, type Policy } from '../../config/index.js';
 import { CompiledRule, FAILS, HOLDS, UNKNOWN, rankOf, type Truth } from './rules.js';
@@ -151,10 +153,12 @@ export function compilePolicy(policy: Policy): PolicyEvaluator {
     let approval = defaults.approval;
     let onTimeout = defaults.onTimeout;
     let ruleId = 'default';
+    let changedBy = defaults.changedBy;
     if (best === null) {
       reasons.push(`no rule matched ${a.action} of ${a.assetId}: policy default ${defaults.outcome}`);
     } else {
       ruleId = best.id;
+      changedBy = best.changedBy;
       if (bestTruth === UNKNOWN) {
         outcome = 'escalate';
         flags.push('CONTEXT_MISSING');
@@ -200,7 +204,13 @@ export function compilePolicy(policy: Policy): PolicyEvaluator {
       flags.push('HUB_UNREACHABLE');
       reasons.push(`hub unreachable: the escalation waits for it (on timeout after ${num(onTimeout.afterMs / 60_000)} min: ${onTimeout.then})`);
     }
-    return outcome === 'escalate' ? verdict(outcome, ruleId, reasons, approval, onTimeout, flags) : verdict(outcome, ruleId, reasons, undefined, undefined, flags);
+    if (outcome !== 'escalate') return verdict(outcome, ruleId, reasons, undefined, undefined, flags);
+    const v = verdict(outcome, ruleId, reasons, approval, onTimeout, flags);
+    // the schema checked that the name is declared; carried resolved, so the journal holds what runs
+    const fallback = onTimeout.then === 'fallback' && onTimeout.fallback !== undefined ? policy.fallbacks[onTimeout.fallback] : undefined;
+    if (fallback !== undefined) v.fallback = { name: onTimeout.fallback!, ...fallback };
+    if (changedBy !== undefined) v.ruleChangedBy = changedBy;
+    return v;
   };
 
   function verdict(outcome: Verdict['outcome'], ruleId: string, reasons: string[], approval: Verdict['approval'], onTimeout: Verdict['onTimeout'], flags: VerdictFlag[]): Verdict {

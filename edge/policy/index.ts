@@ -12,4 +12,4 @@
  */
 export { compilePolicy } from './engine.js';
 export { PolicyEngineError } from './types.js';
-export type { ProposedAction, PolicyContext, Verdict, VerdictFlag, PolicyEvaluator, ActionType, Outcome } from './types.js';
+export type { ProposedAction, PolicyContext, Verdict, VerdictFlag, NamedFallback, PolicyEvaluator, ActionType, Outcome } from './types.js';

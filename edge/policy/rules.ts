@@ -65,6 +65,8 @@ export class CompiledRule {
   readonly onTimeout: PolicyOnTimeout | undefined;
   readonly rateLimits: PolicyRateLimits | undefined;
   readonly whenPolicyExpired: 'escalate' | 'deny';
+  /** The hub user who last changed the rule, when the policy says. */
+  readonly changedBy: string | undefined;
   readonly assetPatterns: readonly string[];
   readonly powerKw: Bound | null;
   readonly magnitudePct: Bound | null;
@@ -95,6 +97,7 @@ export class CompiledRule {
     this.onTimeout = rule.onTimeout;
     this.rateLimits = rule.rateLimits;
     this.whenPolicyExpired = rule.whenPolicyExpired;
+    this.changedBy = rule.changedBy;
     this.assetPatterns = rule.assets;
     this.powerKw = w.powerKw ? new Bound(w.powerKw, ' kW') : null;
     this.magnitudePct = w.magnitudePct ? new Bound(w.magnitudePct, ' %') : null;

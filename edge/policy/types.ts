@@ -1,5 +1,5 @@
 /** What the policy engine judges (a proposed action, in its context) and what it answers. */
-import type { ActionType, Outcome, PolicyApproval, PolicyOnTimeout } from '../../config/index.js';
+import type { ActionType, Outcome, PolicyApproval, PolicyFallback, PolicyOnTimeout } from '../../config/index.js';
 
 export type { ActionType, Outcome };
 
@@ -42,7 +42,12 @@ export interface PolicyContext {
 }
 
 /** States a verdict carries so callers can count and show them (never a silent fallback). */
-export type VerdictFlag = 'POLICY_EXPIRED' | 'HUB_UNREACHABLE' | 'RATE_LIMITED' | 'CONTEXT_MISSING' | 'INVALID_PROPOSAL';
+export type VerdictFlag = 'POLICY_EXPIRED' | 'HUB_UNREACHABLE' | 'RATE_LIMITED' | 'CONTEXT_MISSING' | 'INVALID_PROPOSAL' | 'FALLBACK';
+
+/** A named safe fallback as the policy declares it, carried in the verdict so the edge can run it later. */
+export interface NamedFallback extends PolicyFallback {
+  name: string;
+}
 
 export interface Verdict {
   outcome: Outcome;
@@ -57,6 +62,10 @@ export interface Verdict {
   flags: VerdictFlag[];
   policyId: string;
   policyVersion: number;
+  /** For `escalate` with `onTimeout.then: fallback`: the fallback, resolved from the policy's `fallbacks`. */
+  fallback?: NamedFallback;
+  /** For `escalate`: who last changed the deciding rule (or the defaults); the hub refuses that person's approval. */
+  ruleChangedBy?: string;
 }
 
 export type PolicyEvaluator = (action: ProposedAction, ctx: PolicyContext) => Verdict;

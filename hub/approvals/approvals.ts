@@ -1,6 +1,10 @@
 /**
  * Deciding escalations: who may approve comes from the edge's policy rule (the verdict's
  * approval roles, exact membership), how many distinct people from its approvers (1 or 2).
+ * The person who last changed that rule (the verdict's `ruleChangedBy`) may not approve it, for
+ * every escalation, not only two-person ones (403 HUB_APPROVAL_RULE_AUTHOR): whoever wrote what a
+ * machine may do is not the one who lets it do more. They may still reject: a rejection writes
+ * nothing to the grid, and stopping an action is never held back.
  * The final approval, or any one rejection, makes the hub sign a Decision with its decision key
  * and publish it to the edge on `cmd/decision` (QoS 1). Every action is appended to the hub's
  * audit log (kind `decision`).
@@ -24,7 +28,9 @@ export type ApprovalErrorCode =
   /** The user's role is not among the rule's approval roles. */
   | 'HUB_APPROVAL_ROLE'
   /** The two-person rule: this user already approved. */
-  | 'HUB_APPROVAL_SAME_APPROVER';
+  | 'HUB_APPROVAL_SAME_APPROVER'
+  /** The user last changed the policy rule behind the escalation: nobody approves their own rule's actions. */
+  | 'HUB_APPROVAL_RULE_AUTHOR';
 
 export type ActResult = { ok: true; escalation: EscalationRow } | { ok: false; status: 403 | 404 | 409; code: ApprovalErrorCode; message: string };
 
@@ -64,6 +70,9 @@ export class Approvals {
       if (!e.approvalRoles.includes(user.role)) {
         const who = e.approvalRoles.length > 0 ? `only ${e.approvalRoles.join(', ')} may decide it` : 'its rule names no approval roles, so nobody at the hub may decide it';
         return { ok: false, status: 403, code: 'HUB_APPROVAL_ROLE', message: `escalation ${id} (rule ${e.verdict.ruleId}): ${who}; you are ${user.role}` };
+      }
+      if (action === 'approve' && e.verdict.ruleChangedBy !== undefined && e.verdict.ruleChangedBy === user.name) {
+        return { ok: false, status: 403, code: 'HUB_APPROVAL_RULE_AUTHOR', message: `escalation ${id}: you (${user.name}) last changed policy rule ${e.verdict.ruleId} (${e.verdict.policyId} v${e.verdict.policyVersion}), so another ${e.approvalRoles.join(' or ')} must approve it` };
       }
       if (e.approvals.some((a) => a.userName === user.name)) {
         return { ok: false, status: 409, code: 'HUB_APPROVAL_SAME_APPROVER', message: `you already approved escalation ${id}; the two-person rule needs another ${e.approvalRoles.join(' or ')}` };

@@ -1,10 +1,17 @@
 /**
  * The hub's REST API (fastify plugin): edges, their tags with latest values, reading history,
- * the edges' load forecasts and model scores, and Prometheus metrics. Query parameters are validated with zod; a bad one gets a 400 that
- * names the parameter and what was expected.
+ * the edges' load forecasts and model scores, and Prometheus metrics. Query parameters are
+ * validated with zod; a bad one gets a 400 that names the parameter and what was expected.
+ *
+ * Every read of grid data needs a session (viewer or higher, `guard`): 401 HUB_AUTH_REQUIRED
+ * without one. Open on purpose: `/api/health` (load balancers, the CLI's wait), and `/metrics`:
+ * Prometheus scrapes without a session, and it exposes counters and gauges of the hub and the
+ * link state of each edge (edge and site ids, online, backlog, lag), no readings, tags, users or
+ * decisions; where even that is sensitive, expose the hub port only where the scraper lives. (Login, the decision key and /tuf/* are open in their own plugins.)
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { guard, type UserStore } from '../auth/index.js';
 import type { HubMetrics } from '../metrics.js';
 import type { HubStore } from '../store/hub-store.js';
 
@@ -41,6 +48,7 @@ const forecastsQuery = z.strictObject({
 export interface ApiDeps {
   store: HubStore;
   metrics: HubMetrics;
+  users: UserStore;
   now: () => number;
 }
 
@@ -53,10 +61,11 @@ function badRequest(issues: readonly z.core.$ZodIssue[]) {
 
 export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { store, metrics, now } = deps;
+  const viewer = { preHandler: guard(deps.users, now, 'viewer') };
 
   app.get('/api/health', async () => ({ ok: true, timeMs: now() }));
 
-  app.get('/api/edges', async () => {
+  app.get('/api/edges', viewer, async () => {
     const edges = store.edges();
     metrics.edges.set(edges.length);
     const t = now();
@@ -67,21 +76,21 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     }));
   });
 
-  app.get<{ Params: { id: string } }>('/api/edges/:id/tags', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/api/edges/:id/tags', viewer, async (req, reply) => {
     if (!store.hasEdge(req.params.id)) {
       return reply.code(404).send({ error: 'HUB_API_UNKNOWN_EDGE', message: `no edge '${req.params.id}' has reported to this hub` });
     }
     return store.tags(req.params.id);
   });
 
-  app.get<{ Params: { id: string } }>('/api/edges/:id/gaps', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/api/edges/:id/gaps', viewer, async (req, reply) => {
     if (!store.hasEdge(req.params.id)) {
       return reply.code(404).send({ error: 'HUB_API_UNKNOWN_EDGE', message: `no edge '${req.params.id}' has reported to this hub` });
     }
     return store.gaps(req.params.id);
   });
 
-  app.get<{ Params: { id: string } }>('/api/edges/:id/forecasts', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/api/edges/:id/forecasts', viewer, async (req, reply) => {
     if (!store.hasEdge(req.params.id)) {
       return reply.code(404).send({ error: 'HUB_API_UNKNOWN_EDGE', message: `no edge '${req.params.id}' has reported to this hub` });
     }
@@ -92,7 +101,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     return { edge: req.params.id, target: q.data.target ?? null, fromMs, toMs, forecasts: store.forecasts(req.params.id, q.data.target, fromMs, toMs, q.data.limit) };
   });
 
-  app.get<{ Params: { id: string } }>('/api/edges/:id/model-scores', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/api/edges/:id/model-scores', viewer, async (req, reply) => {
     if (!store.hasEdge(req.params.id)) {
       return reply.code(404).send({ error: 'HUB_API_UNKNOWN_EDGE', message: `no edge '${req.params.id}' has reported to this hub` });
     }
@@ -108,8 +117,8 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     const { edge, tag, limit } = q.data;
     return { edge, tag, fromMs, toMs, [kind]: store[kind](edge, tag, fromMs, toMs, limit) };
   };
-  app.get('/api/readings', series('readings'));
-  app.get('/api/aggregates', series('aggregates'));
+  app.get('/api/readings', viewer, series('readings'));
+  app.get('/api/aggregates', viewer, series('aggregates'));
 
   app.get('/metrics', async (_req, reply) => {
     metrics.edges.set(store.edges().length);

@@ -1,5 +1,6 @@
 /**
  * SIGKILL the dispatcher in every state (and once between a device write and its journal entry),
+ * and in every state of a safe fallback that an escalation's timeout journals and runs,
  * restart it on the same journal, run it once more: every proposal is journaled and final, and
  * nothing was executed twice. The child (test/helpers/dispatch-child.mjs) runs the built modules
  * in dist/; it freezes where it is told and says so on stdout, so the kill lands in that state.
@@ -15,7 +16,11 @@ import { DispatchJournal, FINAL_STATES, type DispatchState } from '../../edge/di
 
 const CHILD = fileURLToPath(new URL('../helpers/dispatch-child.mjs', import.meta.url));
 const BUILT = fileURLToPath(new URL('../../dist/edge/dispatch/dispatcher.js', import.meta.url));
-const KILL_POINTS = ['proposed', 'auto', 'escalated', 'denied', 'approved', 'rejected', 'expired', 'executing', 'written', 'executed', 'failed', 'aborted'] as const;
+const KILL_POINTS = [
+  'proposed', 'auto', 'escalated', 'denied', 'approved', 'rejected', 'expired', 'executing', 'written', 'executed', 'failed', 'aborted',
+  // the safe fallback of an escalation that timed out: journaled with the expiry, then run like an auto proposal
+  'fallback-proposed', 'fallback-auto', 'fallback-executing', 'fallback-written', 'fallback-executed',
+] as const;
 
 let tmp: string;
 beforeAll(() => {
@@ -59,7 +64,7 @@ const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').s
 function snapshot(journalFile: string) {
   const j = new DispatchJournal(journalFile, { clock: () => 0 });
   try {
-    return new Map(j.all().map((r) => [r.proposal.assetId, { id: r.proposal.id, state: r.state, reason: r.reason, attempt: r.attempt }]));
+    return new Map(j.all().map((r) => [r.proposal.controller === 'fallback' ? `${r.proposal.assetId}:derived` : r.proposal.assetId, { id: r.proposal.id, state: r.state, reason: r.reason, attempt: r.attempt }]));
   } finally {
     j.close();
   }
@@ -77,7 +82,8 @@ describe('dispatcher under SIGKILL in every state', () => {
     // The kill landed with a proposal in that state (a write already made is still `executing`).
     const before = snapshot(env.JOURNAL);
     const frozen = [...before.values()].find((r) => r.id === at[2]);
-    expect(frozen?.state).toBe(point === 'written' ? 'executing' : point);
+    const state = point.replace(/^fallback-/, '');
+    expect(frozen?.state).toBe(state === 'written' ? 'executing' : state);
 
     const restarted = await runChild(env);
     expect(restarted.code, restarted.stderr).toBe(0);
@@ -85,8 +91,8 @@ describe('dispatcher under SIGKILL in every state', () => {
     const after = snapshot(env.JOURNAL);
     const executions = lines(env.EXECUTIONS);
 
-    // No lost proposal: all seven journaled, each in a final state.
-    expect([...after.keys()].sort()).toEqual(['approve', 'auto-fail', 'auto-ok', 'deny', 'reject', 'stale', 'timeout']);
+    // No lost proposal: all eight journaled and the one fallback, each in a final state.
+    expect([...after.keys()].sort()).toEqual(['approve', 'auto-fail', 'auto-ok', 'deny', 'fallback', 'fallback:derived', 'reject', 'stale', 'timeout']);
     for (const r of after.values()) expect(FINAL_STATES).toContain(r.state);
     // No double execution: each id written at most once, attempts at most one.
     expect(new Set(executions).size).toBe(executions.length);
@@ -100,13 +106,17 @@ describe('dispatcher under SIGKILL in every state', () => {
     expect(after.get('deny')?.state).toBe('denied');
     expect(after.get('auto-fail')).toMatchObject({ state: 'failed', reason: 'device refused the setpoint' });
     expect(after.get('stale')).toMatchObject({ state: 'aborted', reason: 'INTERVAL_PASSED' });
+    const fallback = after.get('fallback:derived')!;
+    expect(after.get('fallback')).toMatchObject({ state: 'expired', reason: `TIMEOUT_FALLBACK:cap -> ${fallback.id}` });
+    const fallbackEnd: { state: DispatchState; reason: string | null } = point === 'fallback-executing' ? { state: 'failed', reason: 'INTERRUPTED' } : point === 'fallback-written' ? { state: 'executed', reason: 'READ_BACK' } : { state: 'executed', reason: null };
+    expect(fallback).toMatchObject(fallbackEnd);
     // Executed exactly the proposals the journal says were executed.
     const executedIds = [...after.values()].filter((r) => r.state === 'executed').map((r) => r.id);
     expect([...executions].sort()).toEqual(executedIds.sort());
 
     // Every escalation reached the outbox at least once (again after a restart: idempotent by id).
     const escalated = new Set(lines(env.ESCALATIONS));
-    for (const asset of ['approve', 'reject', 'timeout']) expect(escalated.has(after.get(asset)!.id)).toBe(true);
+    for (const asset of ['approve', 'reject', 'timeout', 'fallback']) expect(escalated.has(after.get(asset)!.id)).toBe(true);
 
     // A third run replays everything against the journal and changes nothing.
     const replay = await runChild(env);

@@ -16,6 +16,7 @@ import { startGridos } from '../helpers/cli.js';
 import { captureLogger } from '../helpers/logger.js';
 import { freePort } from '../helpers/ports.js';
 import { edgeConfigFor, startTestSubstation } from '../helpers/slice.js';
+import { addHubUser, loginOverHttp } from '../helpers/hub-login.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gridos-hubkill-'));
@@ -52,6 +53,7 @@ beforeAll(async () => {
   httpUrl = `http://127.0.0.1:${httpPort}`;
   hubConfig = join(dir, 'hub.yaml');
   writeFileSync(hubConfig, stringify({ http: { port: httpPort }, broker: { mode: 'embedded', port: mqttPort }, storage: { dataDir: join(dir, 'hub') } }));
+  await addHubUser(join(dir, 'hub'), 'watcher');
   await startHub();
   sim = await startTestSubstation(dir, logger, { feeders: 8, tickMs: 50 });
   agent = await startAgent(edgeConfigFor(sim, { edge: { id: EDGE, site: 'site-hk' }, hub: { mqttUrl: `mqtt://127.0.0.1:${mqttPort}` }, storage: { dataDir: join(dir, 'edge') } }), { logger });
@@ -66,8 +68,10 @@ afterAll(async () => {
 
 describe('the hub process killed during ingestion', () => {
   it('restarts on its store with no duplicate rows and nothing missing', async () => {
+    // sessions live in the hub's store: one login outlives the kills
+    const { headers } = await loginOverHttp(httpUrl, 'watcher');
     for (let i = 0; i < 3; i++) {
-      await waitFor('ingestion to be under way', async () => (((await (await fetch(`${httpUrl}/api/edges`)).json()) as { lastSeq: number }[])[0]?.lastSeq ?? 0) > 0, 15_000);
+      await waitFor('ingestion to be under way', async () => (((await (await fetch(`${httpUrl}/api/edges`, { headers })).json()) as { lastSeq: number }[])[0]?.lastSeq ?? 0) > 0, 15_000);
       await new Promise((r) => setTimeout(r, 1_000 + Math.random() * 1_000));
       await killHub();
       await new Promise((r) => setTimeout(r, 1_500));

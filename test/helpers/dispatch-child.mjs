@@ -1,8 +1,10 @@
 // Test-only child for test/faults/dispatch-sigkill.test.ts: runs the built dispatcher (dist/) on a
-// fixed set of seven proposals, one per path through the state machine, against a journal file.
-// With KILL_AT=<state> it freezes the moment a proposal first enters that state (right after the
-// commit), writes "AT <state> <id>" on stdout and waits to be SIGKILLed; KILL_AT=written freezes
-// inside execute after the device write, before the journal records it. Without KILL_AT it runs to
+// fixed set of eight proposals, one per path through the state machine (and one escalation that
+// times out into a safe fallback, which the dispatcher journals and runs as a ninth), against a
+// journal file. With KILL_AT=<state> it freezes the moment a proposal first enters that state
+// (right after the commit), writes "AT <state> <id>" on stdout and waits to be SIGKILLed;
+// KILL_AT=written freezes inside execute after the device write, before the journal records it;
+// KILL_AT=fallback-<state|written> does the same for the fallback proposal only. Without KILL_AT it runs to
 // the end and writes "DONE". `execute` appends the proposal id to EXECUTIONS (the "device");
 // the read-back looks there. Plain ESM JavaScript so node runs it on the built modules as is.
 import { appendFileSync, existsSync, readFileSync, writeSync } from 'node:fs';
@@ -19,8 +21,9 @@ function freeze(point, id) {
 }
 
 /** asset -> outcome, and how the scenario treats it. */
-const ASSETS = ['auto-ok', 'approve', 'reject', 'timeout', 'deny', 'auto-fail', 'stale'];
-const OUTCOME = { 'auto-ok': 'auto', approve: 'escalate', reject: 'escalate', timeout: 'escalate', deny: 'deny', 'auto-fail': 'auto', stale: 'auto' };
+const ASSETS = ['auto-ok', 'approve', 'reject', 'timeout', 'deny', 'auto-fail', 'stale', 'fallback'];
+const OUTCOME = { 'auto-ok': 'auto', approve: 'escalate', reject: 'escalate', timeout: 'escalate', deny: 'deny', 'auto-fail': 'auto', stale: 'auto', fallback: 'escalate' };
+const CAP = { name: 'cap', description: 'at most 40 kW unattended', action: { kind: 'cap', maxKw: 40 } };
 const proposals = ASSETS.map((assetId) =>
   sealProposal({
     controller: 'sigkill', edgeId: 'e1', siteId: 's1', assetId, action: 'battery_discharge', magnitudeKw: 100, energyKwh: 25,
@@ -35,7 +38,8 @@ const evaluate = (action) => {
   return {
     outcome, ruleId: 'r', reasons: ['fault test'], flags: [], policyId: 'p', policyVersion: 1,
     approval: outcome === 'escalate' ? { roles: ['operator'], approvers: 1 } : undefined,
-    onTimeout: outcome === 'escalate' ? { afterMs: 60_000, then: 'refuse' } : undefined,
+    onTimeout: outcome !== 'escalate' ? undefined : action.assetId === 'fallback' ? { afterMs: 60_000, then: 'fallback', fallback: 'cap' } : { afterMs: 60_000, then: 'refuse' },
+    ...(action.assetId === 'fallback' && { fallback: CAP }),
   };
 };
 const executed = () => (existsSync(EXECUTIONS) ? readFileSync(EXECUTIONS, 'utf8').split('\n').filter(Boolean) : []);
@@ -44,6 +48,7 @@ const journal = new DispatchJournal(JOURNAL, {
   clock,
   onTransition: (record) => {
     if (record.state === KILL_AT) freeze(record.state, record.proposal.id);
+    if (record.proposal.controller === 'fallback' && `fallback-${record.state}` === KILL_AT) freeze(KILL_AT, record.proposal.id);
   },
 });
 const dispatcher = new Dispatcher({
@@ -55,6 +60,7 @@ const dispatcher = new Dispatcher({
     if (p.assetId === 'auto-fail') throw new Error('device refused the setpoint');
     appendFileSync(EXECUTIONS, `${p.id}\n`);
     if (KILL_AT === 'written') freeze('written', p.id);
+    if (KILL_AT === 'fallback-written' && p.controller === 'fallback') freeze(KILL_AT, p.id);
   },
   escalate: (p) => appendFileSync(ESCALATIONS, `${p.id}\n`),
   readBack: async (p) => (executed().includes(p.id) ? 'reached' : 'not_reached'),

@@ -14,6 +14,7 @@ import { startAgent, type Agent } from '../../edge/index.js';
 import { buildHub, type Hub } from '../../hub/index.js';
 import { startSubstation, substationDefaults, type SubstationHandle } from '../../simulators/index.js';
 import { captureLogger } from '../helpers/logger.js';
+import { loginOverHttp, loginToHub, type HubSession } from '../helpers/hub-login.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gridos-forecast-e2e-'));
@@ -24,6 +25,7 @@ const { logger } = captureLogger('warn');
 
 let hub: Hub;
 let httpUrl: string;
+let viewer: HubSession;
 let sim: SubstationHandle;
 let agent: Agent;
 
@@ -37,6 +39,8 @@ beforeAll(async () => {
   hub = await buildHub(validateConfig(hubConfigSchema, { http: { host: '127.0.0.1', port: 0 }, broker: { mode: 'embedded', host: '127.0.0.1', port: 0 }, storage: { dataDir: join(dir, 'hub') } }, 'test hub'), { logger });
   const started = await hub.start();
   httpUrl = started.httpUrl;
+  await loginToHub(hub); // adds the viewer; the test logs in over HTTP like a browser would
+  viewer = await loginOverHttp(httpUrl, 'test-viewer');
   sim = await startSubstation({ ...substationDefaults, port: 0, hourSeconds: HOUR_MS / 1000, tickMs: 100, pkiDir: join(dir, 'sim-pki'), logger });
   const feeder = sim.points.find((p) => p.tag === 'feeder1.active_power_kw')!;
   const config = validateConfig(
@@ -87,7 +91,7 @@ describe('forecasts from the edge at the hub', () => {
     const forecasts = await waitFor(
       'three forecasts answered by the model at the hub',
       async () => {
-        const res = await fetch(`${httpUrl}/api/edges/edge-fc/forecasts?target=feeder1-load`);
+        const res = await fetch(`${httpUrl}/api/edges/edge-fc/forecasts?target=feeder1-load`, { headers: viewer.headers });
         if (!res.ok) return undefined;
         const body = (await res.json()) as { forecasts: ForecastRow[] };
         return body.forecasts.filter((f) => f.fallbackCode === '').length >= 3 ? body.forecasts : undefined;
@@ -129,7 +133,7 @@ describe('forecasts from the edge at the hub', () => {
     const scores = await waitFor(
       'model scores at the hub',
       async () => {
-        const res = await fetch(`${httpUrl}/api/edges/edge-fc/model-scores`);
+        const res = await fetch(`${httpUrl}/api/edges/edge-fc/model-scores`, { headers: viewer.headers });
         const body = (await res.json()) as { target: string; role: string; n: number; mape: number; model?: { id: string } }[];
         return body.find((s) => s.target === 'feeder1-load' && s.n >= 1) ? body : undefined;
       },

@@ -12,12 +12,14 @@ import { hubConfigSchema, validateConfig } from '../../config/index.js';
 import { buildHub, type Hub } from '../../hub/index.js';
 import { Quality, decodeEnvelope, encodeEnvelope, envelope, uplinkTopic, type Envelope } from '../../protocols/index.js';
 import { captureLogger } from '../helpers/logger.js';
+import { loginToHub, type HubSession } from '../helpers/hub-login.js';
 import { waitFor } from '../helpers/wait.js';
 
 const SITE = 'site-a';
 const EDGE = 'edge-7';
 
 let hub: Hub;
+let viewer: HubSession;
 let client: MqttClient;
 const acks: Envelope[] = [];
 const { logger, records } = captureLogger('info');
@@ -26,6 +28,7 @@ beforeAll(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'gridos-hub-'));
   const config = validateConfig(hubConfigSchema, { http: { port: 0 }, broker: { mode: 'embedded', port: 0 }, storage: { dataDir } }, 'test');
   hub = await buildHub(config, { logger });
+  viewer = await loginToHub(hub);
   const { brokerUrl } = await hub.start();
   client = await mqtt.connectAsync(brokerUrl, { clientId: 'test-edge', protocolVersion: 4 });
   await client.subscribeAsync(`gridos/v1/${SITE}/${EDGE}/cmd/+`, { qos: 1 });
@@ -44,7 +47,7 @@ const telemetry = (seq: number, value: number) =>
   encodeEnvelope(envelope({ edgeId: EDGE, siteId: SITE, seq, sentAtMs: Date.now(), payload: { kind: 'telemetry', readings: [{ tagId: 'feeder1.voltage_pu', tsMs: 1_000 * seq, value, quality: Quality.Good }] } }));
 
 async function readings(tag = 'feeder1.voltage_pu') {
-  const res = await hub.app.inject({ method: 'GET', url: `/api/readings?edge=${EDGE}&tag=${tag}&from=0&to=100000` });
+  const res = await hub.app.inject({ method: 'GET', url: `/api/readings?edge=${EDGE}&tag=${tag}&from=0&to=100000`, headers: viewer.headers });
   return (res.json() as { readings: { tsMs: number; value: number }[] }).readings;
 }
 
@@ -96,15 +99,17 @@ describe('hub ingest', () => {
   });
 
   it('lists the edge and its tags with the latest value', async () => {
-    const edges = (await hub.app.inject({ method: 'GET', url: '/api/edges' })).json() as { id: string; siteId: string; online: boolean; lastSeq: number }[];
+    const edges = (await hub.app.inject({ method: 'GET', url: '/api/edges', headers: viewer.headers })).json() as { id: string; siteId: string; online: boolean; lastSeq: number }[];
     expect(edges).toEqual([expect.objectContaining({ id: EDGE, siteId: SITE, online: true, lastSeq: 2 })]);
-    const tags = (await hub.app.inject({ method: 'GET', url: `/api/edges/${EDGE}/tags` })).json() as { id: string; latest: { value: number } }[];
+    const tags = (await hub.app.inject({ method: 'GET', url: `/api/edges/${EDGE}/tags`, headers: viewer.headers })).json() as { id: string; latest: { value: number } }[];
     expect(tags).toEqual([expect.objectContaining({ id: 'feeder1.voltage_pu', latest: { tsMs: 2000, value: 1.02, quality: 0, flags: 0 } })]);
-    expect((await hub.app.inject({ method: 'GET', url: '/api/edges/nobody/tags' })).statusCode).toBe(404);
+    expect((await hub.app.inject({ method: 'GET', url: '/api/edges/nobody/tags', headers: viewer.headers })).statusCode).toBe(404);
+    // without a session: nothing, not even whether the edge exists
+    for (const url of ['/api/edges', `/api/edges/${EDGE}/tags`, '/api/edges/nobody/tags']) expect((await hub.app.inject({ method: 'GET', url })).statusCode, url).toBe(401);
   });
 
   it('rejects a bad readings query with a message that names the parameter', async () => {
-    const res = await hub.app.inject({ method: 'GET', url: `/api/readings?edge=${EDGE}&from=yesterday` });
+    const res = await hub.app.inject({ method: 'GET', url: `/api/readings?edge=${EDGE}&from=yesterday`, headers: viewer.headers });
     expect(res.statusCode).toBe(400);
     const body = res.json() as { error: string; message: string };
     expect(body.error).toBe('HUB_API_BAD_QUERY');

@@ -1,7 +1,8 @@
 /**
- * Hub auth and approvals: every protected route against every role (and no session), CSRF,
- * lockout, and escalations from ingest through approval to a signed decision on the edge's
- * decision topic. The hub runs with its embedded broker on port 0 and an injected clock; HTTP
+ * Hub auth and approvals: every route the hub registers is either in the table of protected
+ * routes, tried against every role (and no session), or in the short list of routes open on
+ * purpose; CSRF, lockout, the two-person rule and the rule author's exclusion, and escalations
+ * from ingest through approval to a signed decision on the edge's decision topic. The hub runs with its embedded broker on port 0 and an injected clock; HTTP
  * goes through inject().
  */
 import mqtt, { type MqttClient } from 'mqtt';
@@ -17,6 +18,7 @@ import { publicKeyFromHex } from '../../protocols/tuf/index.js';
 import {
   decodeEnvelope,
   encodeEnvelope,
+  Quality,
   envelope,
   sha256Hex,
   signedDecisionFromWire,
@@ -48,7 +50,10 @@ beforeAll(async () => {
   for (const role of ROLES) await hub.users.add(role, role, PASSWORD, clock);
   await hub.users.add('sup2', 'supervisor', PASSWORD, clock);
   await hub.users.add('lock-me', 'operator', PASSWORD, clock);
+  await hub.users.add('author', 'supervisor', PASSWORD, clock);
   const { brokerUrl } = await hub.start();
+  // an edge with one reading, so the edge routes answer 200 to those allowed
+  hub.store.receive({ edgeId: EDGE, siteId: SITE, seq: 1_000_000, nowMs: clock, payload: { kind: 'telemetry', readings: [{ tagId: 't1', tsMs: clock, value: 1, quality: Quality.Good }] } });
   edge = await mqtt.connectAsync(brokerUrl, { clientId: 'test-edge-rbac', protocolVersion: 4 });
   await edge.subscribeAsync(`gridos/v1/${SITE}/${EDGE}/cmd/decision`, { qos: 1 });
   edge.on('message', (_t, payload) => {
@@ -79,7 +84,7 @@ async function session(name: string): Promise<Session> {
   return { cookie: setCookie.split(';')[0]!, csrf: (res.json() as { csrfToken: string }).csrfToken };
 }
 
-function escalation(opts: { roles?: string[]; approvers?: number; deadlineMs?: number } = {}): Escalation {
+function escalation(opts: { roles?: string[]; approvers?: number; deadlineMs?: number; changedBy?: string } = {}): Escalation {
   const proposalJson = Buffer.from(JSON.stringify({ action: 'battery_discharge', magnitudeKw: 420.5, n: seq + 1 }), 'utf8');
   return {
     proposalJson,
@@ -89,6 +94,7 @@ function escalation(opts: { roles?: string[]; approvers?: number; deadlineMs?: n
       outcome: 'escalate', ruleId: 'large-discharge', reasons: ['420.5 kW exceeds 300 kW'], policyId: 'north', policyVersion: 7, flags: [],
       approvalRoles: opts.roles ?? ['operator', 'supervisor', 'admin'],
       approversRequired: opts.approvers ?? 1,
+      ...(opts.changedBy !== undefined && { ruleChangedBy: opts.changedBy }),
     },
     escalatedAtMs: clock,
     deadlineMs: opts.deadlineMs ?? clock + 900_000,
@@ -133,9 +139,17 @@ interface RouteCase {
   call: (s: Session | undefined) => Promise<{ statusCode: number; json: () => unknown }>;
 }
 
+const get = (url: string) => (s: Session | undefined) => hub.app.inject({ method: 'GET', url, headers: s ? { cookie: s.cookie } : {} });
 const ROUTES: RouteCase[] = [
-  { route: 'GET /api/me', min: 'viewer', call: (s) => hub.app.inject({ method: 'GET', url: '/api/me', headers: s ? { cookie: s.cookie } : {} }) },
-  { route: 'GET /api/approvals', min: 'viewer', call: (s) => hub.app.inject({ method: 'GET', url: '/api/approvals', headers: s ? { cookie: s.cookie } : {} }) },
+  { route: 'GET /api/me', min: 'viewer', call: get('/api/me') },
+  { route: 'GET /api/approvals', min: 'viewer', call: get('/api/approvals') },
+  { route: 'GET /api/edges', min: 'viewer', call: get('/api/edges') },
+  { route: 'GET /api/edges/:id/tags', min: 'viewer', call: get(`/api/edges/${EDGE}/tags`) },
+  { route: 'GET /api/edges/:id/gaps', min: 'viewer', call: get(`/api/edges/${EDGE}/gaps`) },
+  { route: 'GET /api/edges/:id/forecasts', min: 'viewer', call: get(`/api/edges/${EDGE}/forecasts`) },
+  { route: 'GET /api/edges/:id/model-scores', min: 'viewer', call: get(`/api/edges/${EDGE}/model-scores`) },
+  { route: 'GET /api/readings', min: 'viewer', call: get(`/api/readings?edge=${EDGE}&tag=t1&from=0`) },
+  { route: 'GET /api/aggregates', min: 'viewer', call: get(`/api/aggregates?edge=${EDGE}&tag=t1&from=0`) },
   { route: 'POST /api/logout', min: 'viewer', call: (s) => hub.app.inject({ method: 'POST', url: '/api/logout', headers: s ? { cookie: s.cookie, 'x-csrf-token': s.csrf } : {} }) },
   { route: 'POST /api/approvals/:id/approve', min: 'operator', call: async (s) => act(s, await ingestAndFind(escalation()), 'approve') },
   { route: 'POST /api/approvals/:id/reject', min: 'operator', call: async (s) => act(s, await ingestAndFind(escalation()), 'reject') },
@@ -158,11 +172,37 @@ describe('hub RBAC', () => {
     if (expected === 403) expect(res.json()).toMatchObject({ error: 'HUB_AUTH_FORBIDDEN' });
   });
 
-  it('existing read routes stay open; the decision key is public', async () => {
-    expect((await hub.app.inject({ method: 'GET', url: '/api/edges' })).statusCode).toBe(200);
+  it('every route the hub registers is in the table above or open on purpose', () => {
+    // Open: health (probes), login, the decision key and /tuf/* (public keys and signed metadata
+    // edges verify themselves; no registry is configured here), /metrics (Prometheus scrapes
+    // without a session; hub counters only), and the console page (static HTML; its data comes
+    // from the guarded API).
+    const open = ['GET /api/health', 'POST /api/login', 'GET /api/decision-key', 'GET /metrics', 'GET /'];
+    const registered = hub.routes.map((r) => `${r.method} ${r.url}`);
+    expect([...new Set(registered)].sort()).toEqual([...ROUTES.map((r) => r.route), ...open].sort());
+  });
+
+  it('the open routes answer without a session, and give away no readings', async () => {
+    for (const url of ['/api/health', '/api/decision-key', '/metrics', '/']) {
+      expect((await hub.app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
+    }
     const key = await hub.app.inject({ method: 'GET', url: '/api/decision-key' });
-    expect(key.statusCode).toBe(200);
     expect(key.json()).toMatchObject({ keyType: 'ed25519', keyId: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect((await hub.app.inject({ method: 'GET', url: '/metrics' })).body).not.toMatch(/\bt1\b/);
+  });
+
+  it('a read route refuses a session that expired, and a forged cookie', async () => {
+    expect((await hub.app.inject({ method: 'GET', url: '/api/readings?edge=x&tag=y', headers: { cookie: 'gridos_session=' + 'A'.repeat(43) } })).statusCode).toBe(401);
+    const s = await session('viewer');
+    const saved = clock;
+    clock += 13 * 3_600_000;
+    try {
+      const res = await hub.app.inject({ method: 'GET', url: '/api/edges', headers: { cookie: s.cookie } });
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toMatchObject({ error: 'HUB_AUTH_REQUIRED' });
+    } finally {
+      clock = saved;
+    }
   });
 
   it('refuses a POST without the CSRF token, or with another session\'s', async () => {
@@ -259,6 +299,28 @@ describe('hub approvals', () => {
     const row = second.json() as EscalationRow;
     expect(row.state).toBe('approved');
     expect(row.decision?.decision).toMatchObject({ outcome: 'approve', approvers: ['supervisor', 'sup2'] });
+  });
+
+  it('the person who last changed the rule may not approve it, even where one approver suffices; others may, and the author may reject', async () => {
+    for (const approvers of [1, 2]) {
+      const id = await ingestAndFind(escalation({ roles: ['supervisor'], approvers, changedBy: 'author' }));
+      expect((await approvals(admin)).find((r) => r.id === id)?.verdict).toMatchObject({ ruleChangedBy: 'author' });
+      const mine = await act(await session('author'), id, 'approve');
+      expect(mine.statusCode).toBe(403);
+      expect(mine.json()).toMatchObject({ error: 'HUB_APPROVAL_RULE_AUTHOR', message: expect.stringContaining('last changed policy rule large-discharge') });
+      expect((await approvals(admin)).find((r) => r.id === id)).toMatchObject({ state: 'pending', approvals: [] });
+      const first = await act(await session('supervisor'), id, 'approve');
+      expect(first.statusCode).toBe(200);
+      if (approvers === 2) {
+        expect((await act(await session('author'), id, 'approve')).json()).toMatchObject({ error: 'HUB_APPROVAL_RULE_AUTHOR' });
+        const second = await act(await session('sup2'), id, 'approve');
+        expect(second.json()).toMatchObject({ state: 'approved', decision: { decision: { approvers: ['supervisor', 'sup2'] } } });
+      } else expect(first.json()).toMatchObject({ state: 'approved' });
+    }
+    const rejectable = await ingestAndFind(escalation({ roles: ['supervisor'], changedBy: 'author' }));
+    const rejected = await act(await session('author'), rejectable, 'reject', { comment: 'not today' });
+    expect(rejected.statusCode).toBe(200);
+    expect(rejected.json()).toMatchObject({ state: 'rejected', decision: { decision: { outcome: 'reject', approvers: ['author'] } } });
   });
 
   it('a rejection by one allowed person is final', async () => {

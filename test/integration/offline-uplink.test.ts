@@ -16,6 +16,7 @@ import { startSubstation, substationDefaults, type SubstationHandle } from '../.
 import { captureLogger } from '../helpers/logger.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
+import { loginToHub, type HubSession } from '../helpers/hub-login.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gridos-offline-'));
@@ -24,6 +25,7 @@ const TAG = 'feeder1.active_power_kw';
 let sim: SubstationHandle;
 let agent: Agent;
 let hub: Hub | undefined;
+let viewer: HubSession;
 let broker: Mosquitto | undefined;
 let brokerPort = 0;
 
@@ -58,7 +60,7 @@ afterAll(async () => {
 });
 
 async function hubReadings(tag: string) {
-  const res = await hub!.app.inject({ method: 'GET', url: `/api/readings?edge=edge-off&tag=${tag}&from=0&limit=100000` });
+  const res = await hub!.app.inject({ method: 'GET', url: `/api/readings?edge=edge-off&tag=${tag}&from=0&limit=100000`, headers: viewer.headers });
   return (res.json() as { readings: { tsMs: number; value: number }[] }).readings;
 }
 
@@ -70,6 +72,7 @@ describe('store and forward through mosquitto', () => {
     broker = await startMosquitto(brokerPort);
     hub = await buildHub(validateConfig(hubConfigSchema, { http: { port: 0 }, broker: { mode: 'external', url: broker.url }, storage: { dataDir: join(dir, 'hub') } }, 'test'), { logger });
     await hub.start();
+    viewer = await loginToHub(hub);
 
     await waitFor('the outbox to drain', () => agent.store.outboxDepth() <= 2, 20_000);
     const atEdge = agent.store.readings(TAG);
@@ -81,7 +84,7 @@ describe('store and forward through mosquitto', () => {
 
     // the hub shows the edge online, its backlog and its data lag, on the API and as metrics
     await waitFor('a state report after the drain', async () => {
-      const [e] = (await hub!.app.inject({ method: 'GET', url: '/api/edges' })).json() as { online: boolean; lagMs: number; backlog: { messages: number } }[];
+      const [e] = (await hub!.app.inject({ method: 'GET', url: '/api/edges', headers: viewer.headers })).json() as { online: boolean; lagMs: number; backlog: { messages: number } }[];
       return e?.online === true && e.lagMs < 10_000 ? e : undefined;
     }, 15_000);
     const metrics = (await hub!.app.inject({ method: 'GET', url: '/metrics' })).body;
@@ -132,7 +135,7 @@ describe('store and forward through mosquitto', () => {
     try {
       const tag = sim.points[0]!.tag;
       await waitFor('MQTT 5 edge readings at the hub', async () => {
-        const res = await hub!.app.inject({ method: 'GET', url: `/api/readings?edge=edge-v5&tag=${tag}&from=0` });
+        const res = await hub!.app.inject({ method: 'GET', url: `/api/readings?edge=edge-v5&tag=${tag}&from=0`, headers: viewer.headers });
         return (res.json() as { readings: unknown[] }).readings.length >= 5;
       }, 15_000);
       await waitFor('its outbox to drain', () => v5.store.outboxDepth() <= 2, 10_000);

@@ -12,17 +12,20 @@ import { startAgent, type Agent } from '../../edge/index.js';
 import { buildHub, type Hub } from '../../hub/index.js';
 import { startSubstation, substationDefaults, type SubstationHandle } from '../../simulators/index.js';
 import { captureLogger } from '../helpers/logger.js';
+import { loginToHub, type HubSession } from '../helpers/hub-login.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gridos-slice-'));
 const { logger } = captureLogger('warn');
 let hub: Hub;
+let viewer: HubSession;
 let sim: SubstationHandle;
 let agent: Agent;
 let startedAt = 0;
 
 beforeAll(async () => {
   hub = await buildHub(validateConfig(hubConfigSchema, { http: { port: 0 }, broker: { mode: 'embedded', port: 0 }, storage: { dataDir: join(dir, 'hub') } }, 'test'), { logger });
+  viewer = await loginToHub(hub);
   const { brokerUrl } = await hub.start();
   sim = await startSubstation({ ...substationDefaults, port: 0, hourSeconds: 30, tickMs: 500, pkiDir: join(dir, 'sim-pki'), logger });
   const config = validateConfig(
@@ -64,7 +67,7 @@ describe('simulator -> OPC UA -> edge -> MQTT -> hub', () => {
       async () => {
         const all = await Promise.all(
           sim.points.map(async (p) => {
-            const res = await hub.app.inject({ method: 'GET', url: `/api/readings?edge=edge-1&tag=${p.tag}&from=${startedAt - 60_000}` });
+            const res = await hub.app.inject({ method: 'GET', url: `/api/readings?edge=edge-1&tag=${p.tag}&from=${startedAt - 60_000}`, headers: viewer.headers });
             return { point: p, readings: (res.json() as { readings: { tsMs: number; value: number; quality: number }[] }).readings };
           }),
         );
@@ -87,7 +90,7 @@ describe('simulator -> OPC UA -> edge -> MQTT -> hub', () => {
   });
 
   it('the edge registered with its tags, and the outbox drains as the hub acknowledges', async () => {
-    const tags = (await hub.app.inject({ method: 'GET', url: '/api/edges/edge-1/tags' })).json() as { id: string; unit: string; source: string }[];
+    const tags = (await hub.app.inject({ method: 'GET', url: '/api/edges/edge-1/tags', headers: viewer.headers })).json() as { id: string; unit: string; source: string }[];
     expect(tags.map((t) => t.id).sort()).toEqual(sim.points.map((p) => p.tag).sort());
     expect(tags.every((t) => t.source.startsWith('opcua:substation ns=1;s='))).toBe(true);
     await waitFor('an empty outbox', () => agent.store.outboxDepth() === 0, 10_000);

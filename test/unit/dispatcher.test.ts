@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../config/index.js';
-import { Dispatcher, DispatchJournal, events, sealProposal, toProposedAction, type DispatcherOptions, type Proposal } from '../../edge/dispatch/index.js';
+import { deriveFallback, Dispatcher, DispatchJournal, events, ExecutionAborted, sealProposal, toProposedAction, type DispatcherOptions, type Proposal } from '../../edge/dispatch/index.js';
 import { compilePolicy, type PolicyContext } from '../../edge/policy/index.js';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');
@@ -13,7 +13,9 @@ const policy = (then: string) =>
     parsePolicy(
       `id: test\nversion: 1\nvalidFrom: "2026-01-01T00:00:00Z"\nvalidUntil: "2026-12-31T00:00:00Z"\ntimeZone: UTC\n` +
         `defaults: { outcome: escalate, approval: { roles: [operator] }, onTimeout: { after: 15 min, then: ${then} } }\n` +
-        `fallbacks: { bess-idle: keep the battery at zero power }\n` +
+        `fallbacks:\n  bess-idle: { description: keep the battery at zero power, action: { kind: zero } }\n` +
+        `  bess-cap: { description: at most 150 kW unattended, action: { kind: cap, maxKw: 150 kW } }\n` +
+        `  bess-keep: { description: leave the setpoint as it is, action: { kind: hold-setpoint } }\n` +
         `rules:\n  - { id: small, action: battery_discharge, assets: "*", outcome: auto, when: { power: { max: 250 kW } } }\n  - { id: no-charge, action: battery_charge, assets: "*", outcome: deny }\n`,
       'test.yaml',
     ),
@@ -113,13 +115,89 @@ describe('timeouts on the injected clock', () => {
     expect(journal.get(big.id)).toMatchObject({ state: 'expired', reason: 'INTERVAL_PASSED' });
   });
 
-  it('fallback: expires naming the fallback', async () => {
-    const d = dispatcher({}, 'fallback, fallback: bess-idle');
+  it('fallback (cap): at afterMs the escalation expires and the capped fallback, linked to it, is written once', async () => {
+    const setpoints: number[] = [];
+    const d = dispatcher({ execute: async (p) => void (written.push(p.id), setpoints.push(p.setpoint.value)) }, 'fallback, fallback: bess-cap');
+    const big = proposal(400);
+    await d.cycle([big], ctx);
+    expect(journal.get(big.id)?.verdict.fallback).toEqual({ name: 'bess-cap', description: 'at most 150 kW unattended', action: { kind: 'cap', maxKw: 150 } });
+    now = T0 + 15 * MIN - 1;
+    await d.tick();
+    expect(journal.get(big.id)?.state).toBe('escalated');
+    expect(written).toEqual([]);
+    now = T0 + 15 * MIN;
+    await d.tick();
+    const all = journal.all();
+    expect(all).toHaveLength(2);
+    const fb = all[1]!;
+    expect(journal.get(big.id)).toMatchObject({ state: 'expired', reason: `TIMEOUT_FALLBACK:bess-cap -> ${fb.proposal.id}` });
+    expect(fb.proposal).toMatchObject({ controller: 'fallback', magnitudeKw: 150, setpoint: { value: 150, unit: 'kW' }, fallbackOf: { proposalId: big.id, proposalHash: big.hash, fallback: 'bess-cap' } });
+    expect(fb.proposal.id).toMatch(/^fallback-[0-9a-f]{16}$/);
+    expect(fb).toMatchObject({ state: 'executed', attempt: 1, verdict: { outcome: 'auto', ruleId: 'default', flags: ['FALLBACK'] } });
+    expect(journal.history(fb.proposal.id).map((e) => e.to)).toEqual(['proposed', 'auto', 'executing', 'executed']);
+    expect(written).toEqual([fb.proposal.id]);
+    expect(setpoints).toEqual([150]);
+    // later ticks and cycles change nothing
+    now = T0 + 20 * MIN;
+    await d.tick();
+    await d.cycle([big], ctx);
+    expect(written).toEqual([fb.proposal.id]);
+    expect(journal.all()).toHaveLength(2);
+  });
+
+  it('fallback (zero): writes 0 kW; (hold-setpoint): writes nothing and says so', async () => {
+    const zero = dispatcher({}, 'fallback, fallback: bess-idle');
+    const a = proposal(400);
+    await zero.cycle([a], ctx);
+    now = T0 + 15 * MIN;
+    await zero.tick();
+    const fb = journal.all().find((r) => r.proposal.fallbackOf?.proposalId === a.id)!;
+    expect(fb.proposal.setpoint.value).toBe(0);
+    expect(fb.state).toBe('executed');
+
+    now = T0;
+    const keep = dispatcher({}, 'fallback, fallback: bess-keep');
+    const b = proposal(420);
+    await keep.cycle([b], ctx);
+    now = T0 + 15 * MIN;
+    await keep.tick();
+    expect(journal.get(b.id)?.state).toBe('expired');
+    expect(journal.get(b.id)?.reason).toMatch(/^TIMEOUT_FALLBACK:bess-keep \(HOLD_SETPOINT: /);
+    expect(journal.all().filter((r) => r.proposal.fallbackOf?.proposalId === b.id)).toEqual([]);
+    expect(written).toEqual([fb.proposal.id]);
+  });
+
+  it('a fallback the interlocks refuse is aborted with their reason, nothing written', async () => {
+    const d = dispatcher({ execute: () => Promise.reject(new ExecutionAborted('INTERLOCK_SOC_LOW: state of charge 9 %')) }, 'fallback, fallback: bess-cap');
     const big = proposal(400);
     await d.cycle([big], ctx);
     now = T0 + 15 * MIN;
     await d.tick();
-    expect(journal.get(big.id)).toMatchObject({ state: 'expired', reason: 'TIMEOUT_FALLBACK:bess-idle' });
+    const fb = journal.all().find((r) => r.proposal.controller === 'fallback')!;
+    expect(fb).toMatchObject({ state: 'aborted', reason: 'INTERLOCK_SOC_LOW: state of charge 9 %' });
+    expect(written).toEqual([]);
+  });
+
+  it('a crash after the expiry committed: the fallback is journaled with it and runs once on recover', async () => {
+    const first = dispatcher({}, 'fallback, fallback: bess-cap');
+    const big = proposal(400);
+    await first.cycle([big], ctx);
+    now = T0 + 15 * MIN;
+    // what tick commits, without the run that follows (the process died in between)
+    const r = journal.get(big.id)!;
+    const d = deriveFallback(r.proposal, r.verdict);
+    if (d.kind !== 'proposal') throw new Error('expected a fallback proposal');
+    expect(journal.expireWithFallback(big.id, 'TIMEOUT_FALLBACK:bess-cap', d)).toMatchObject({ ok: true });
+    expect(journal.get(d.proposal.id)?.state).toBe('proposed');
+    const restarted = dispatcher({}, 'fallback, fallback: bess-cap');
+    await restarted.recover();
+    await restarted.recover();
+    await restarted.tick();
+    expect(journal.get(d.proposal.id)?.state).toBe('executed');
+    expect(written).toEqual([d.proposal.id]);
+    // expiring again is refused by the state machine and journals no second fallback
+    expect(journal.expireWithFallback(big.id, 'TIMEOUT_FALLBACK:bess-cap', d)).toMatchObject({ ok: false, error: 'EDGE_DISPATCH_FINAL_STATE' });
+    expect(journal.all()).toHaveLength(2);
   });
 
   it('an approval after the interval ended aborts without writing', async () => {

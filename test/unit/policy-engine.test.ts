@@ -309,8 +309,20 @@ describe('config/policy.example.yaml, end to end', () => {
   });
 
   it('battery discharge by size, and an empty battery', () => {
-    expect(evaluate(proposal({ ...band, magnitudeKw: 251 }), context())).toMatchObject({ outcome: 'escalate', ruleId: 'bess-medium', onTimeout: { then: 'fallback', fallback: 'bess-hold-reserve' } });
-    expect(evaluate(proposal({ ...band, magnitudeKw: 1500 }), context())).toMatchObject({ outcome: 'escalate', ruleId: 'bess-large', approval: { roles: ['supervisor'], approvers: 2 } });
+    expect(evaluate(proposal({ ...band, magnitudeKw: 251 }), context())).toMatchObject({
+      outcome: 'escalate',
+      ruleId: 'bess-medium',
+      onTimeout: { then: 'fallback', fallback: 'bess-partial-shave' },
+      fallback: { name: 'bess-partial-shave', action: { kind: 'cap', maxKw: 250 } },
+      ruleChangedBy: 'ana',
+    });
+    const large = evaluate(proposal({ ...band, magnitudeKw: 1500 }), context());
+    expect(large).toMatchObject({ outcome: 'escalate', ruleId: 'bess-large', approval: { roles: ['supervisor'], approvers: 2 }, ruleChangedBy: 'ben' });
+    expect(large.fallback).toBeUndefined();
+    // no rule matched: who last changed the defaults
+    expect(evaluate(proposal({ ...band, action: 'battery_charge', magnitudeKw: 600 }), context())).toMatchObject({ outcome: 'escalate', ruleId: 'default', ruleChangedBy: 'ana' });
+    // only escalations carry them
+    expect(evaluate(proposal(band), context())).not.toHaveProperty('ruleChangedBy');
     expect(evaluate(proposal({ ...band, magnitudeKw: 100 }), context({ stateOfChargePct: 9 }))).toMatchObject({ outcome: 'deny', ruleId: 'bess-empty' });
     expect(evaluate(proposal({ ...band, magnitudeKw: 100 }), context({ stateOfChargePct: 15 }))).toMatchObject({ outcome: 'escalate', ruleId: 'default' });
   });

@@ -29,11 +29,15 @@ describe('config/policy.example.yaml', () => {
   it('parses, compiles units into keys that name them, and freezes', () => {
     const p = loadPolicy('config/policy.example.yaml');
     expect(p).toMatchObject({ id: 'north-feeders', version: 7, timeZone: 'Europe/Berlin', validFromMs: Date.parse('2026-01-01T00:00:00Z') });
-    expect(p.defaults).toEqual({ outcome: 'escalate', approval: { roles: ['operator'], approvers: 1 }, onTimeout: { afterMs: 900_000, then: 'refuse' } });
+    expect(p.defaults).toEqual({ outcome: 'escalate', approval: { roles: ['operator'], approvers: 1 }, onTimeout: { afterMs: 900_000, then: 'refuse' }, changedBy: 'ana' });
+    expect(p.fallbacks).toEqual({
+      'bess-hold-reserve': { description: 'keep the battery at zero power, so its charge stays in reserve', action: { kind: 'zero' } },
+      'bess-partial-shave': { description: 'shave the peak with at most 250 kW, what the operators accept unattended', action: { kind: 'cap', maxKw: 250 } },
+    });
     expect(p.rateLimits).toEqual({ maxPerHour: 12, maxEnergyKwhPerDay: 2000, whenExceeded: 'escalate' });
     const byId = new Map(p.rules.map((r) => [r.id, r]));
     expect(byId.get('bess-small')).toMatchObject({ actions: ['battery_discharge'], assets: ['bess-*'], outcome: 'auto', when: { powerKw: { max: 250 }, stateOfChargePct: { min: 20, max: 90 }, maxForecastBandWidth: 0.3 } });
-    expect(byId.get('bess-medium')).toMatchObject({ when: { powerKw: { above: 250, max: 1000 } }, onTimeout: { afterMs: 600_000, then: 'fallback', fallback: 'bess-hold-reserve' } });
+    expect(byId.get('bess-medium')).toMatchObject({ when: { powerKw: { above: 250, max: 1000 } }, onTimeout: { afterMs: 600_000, then: 'fallback', fallback: 'bess-partial-shave' }, changedBy: 'ana' });
     expect(byId.get('bess-large')?.approval).toEqual({ roles: ['supervisor'], approvers: 2 });
     expect(byId.get('pv-overvoltage')?.when).toEqual({ magnitudePct: { max: 30 }, voltagePu: { above: 1.05 } });
     expect(byId.get('shed-always-escalate')).toMatchObject({ assets: ['*'], outcome: 'escalate', approval: { roles: ['supervisor'] } });
@@ -114,7 +118,7 @@ describe('bad policies name the file, the key and what was expected', () => {
 
   it('cross-references: duplicate rule ids, undeclared fallbacks, validity backwards', () => {
     const lines = problems(
-      `${header.replace('validFrom: "2026-01-01T00:00:00Z"', 'validFrom: "2026-08-01T00:00:00Z"')}fallbacks: { hold: keep the setpoint }\nrules:\n  - { id: a, action: load_shed, assets: "*", outcome: deny }\n  - { id: a, action: load_shed, assets: "*", outcome: escalate, approval: { roles: [op] }, onTimeout: { after: 1 min, then: fallback, fallback: hlod } }\n`,
+      `${header.replace('validFrom: "2026-01-01T00:00:00Z"', 'validFrom: "2026-08-01T00:00:00Z"')}fallbacks: { hold: { description: keep the setpoint, action: { kind: hold-setpoint } } }\nrules:\n  - { id: a, action: load_shed, assets: "*", outcome: deny }\n  - { id: a, action: load_shed, assets: "*", outcome: escalate, approval: { roles: [op] }, onTimeout: { after: 1 min, then: fallback, fallback: hlod } }\n`,
     );
     expect(lines).toEqual(
       expect.arrayContaining([
@@ -123,6 +127,29 @@ describe('bad policies name the file, the key and what was expected', () => {
         "policy.yaml: rules.1.onTimeout.fallback: fallback 'hlod' is not declared under fallbacks (declared: hold)",
       ]),
     );
+  });
+
+  it('fallbacks are data: a description and one of the known actions, with a power for a cap', () => {
+    const lines = problems(
+      `${header}fallbacks:\n  a: keep the setpoint\n  b: { description: x, action: { kind: explode } }\n  c: { description: x, action: { kind: cap } }\n  d: { description: x, action: { kind: cap, maxKw: -5 kW } }\n  e: { action: { kind: zero } }\nrules: []\n`,
+    );
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'policy.yaml: fallbacks.a: expected object, got string "keep the setpoint"',
+        'policy.yaml: fallbacks.b.action.kind: expected one of { kind: hold-setpoint }, { kind: zero } or { kind: cap, maxKw }, got string "explode"',
+        'policy.yaml: fallbacks.c.action.maxKw: expected one of the allowed forms, got nothing (the key is missing)',
+        expect.stringMatching(/^policy\.yaml: fallbacks\.d\.action\.maxKw: expected >= 0/),
+        expect.stringMatching(/^policy\.yaml: fallbacks\.e\.description: /),
+      ]),
+    );
+  });
+
+  it('changedBy: a hub user name on a rule or the defaults, not an empty one', () => {
+    const p = parsePolicy(withRules(`  - { id: a, action: load_shed, assets: "*", outcome: escalate, approval: { roles: [op] }, changedBy: "ana.maria@north" }\n`), 'policy.yaml');
+    expect(p.rules[0]?.changedBy).toBe('ana.maria@north');
+    for (const bad of ['""', '"ana maria"']) {
+      expect(problems(withRules(`  - { id: a, action: load_shed, assets: "*", outcome: deny, changedBy: ${bad} }\n`))).toEqual([expect.stringMatching(/^policy\.yaml: rules\.0\.changedBy: expected a hub user name/)]);
+    }
   });
 
   it('a timeout shorter than a second, and a fallback named with another choice', () => {

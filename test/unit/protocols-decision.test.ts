@@ -64,6 +64,14 @@ describe('escalation envelope', () => {
     expect(back).toEqual({ ...env, payload: { kind: 'escalation', escalation: { ...escalation(), proposalJson: expect.any(Uint8Array) } } });
   });
 
+  it('carries who may approve and who last changed the rule (absent stays absent)', () => {
+    const verdict = { ...escalation().verdict, approvalRoles: ['supervisor'], approversRequired: 2, ruleChangedBy: 'ana maria' };
+    const back = roundTrip(envelope({ ...base, seq: 8, payload: { kind: 'escalation', escalation: escalation({ verdict }) } }));
+    expect(back.payload.kind === 'escalation' && back.payload.escalation.verdict).toEqual(verdict);
+    const plain = roundTrip(envelope({ ...base, seq: 9, payload: { kind: 'escalation', escalation: escalation() } }));
+    expect(plain.payload.kind === 'escalation' && plain.payload.escalation.verdict).not.toHaveProperty('ruleChangedBy');
+  });
+
   it('refuses an escalation whose hash is not the sha256 of its proposal bytes, or that carries none', () => {
     for (const bad of [escalation({ proposalHash: 'd'.repeat(64) }), escalation({ proposalJson: new Uint8Array(), proposalHash: sha256Hex(new Uint8Array()) })]) {
       const r = decodeEnvelope(encodeEnvelope(envelope({ ...base, seq: 1, payload: { kind: 'escalation', escalation: bad } })));
