@@ -102,7 +102,9 @@ function route(): void {
   if (path === '/login' || !me) {
     showUser(undefined);
     const next = params.get('next') ?? (path === '/login' ? '#/approvals' : hash);
-    renderLogin(root, () => (location.hash = next === '#/login' ? '#/approvals' : next), path === '/login' ? undefined : 'Log in to see the console.');
+    const target = next === '#/login' ? '#/approvals' : next;
+    // The same hash fires no hashchange: route by hand.
+    renderLogin(root, () => (location.hash === target ? route() : (location.hash = target)), path === '/login' ? undefined : 'Log in to see the console.');
     main.dataset.rendered = 'login';
     return;
   }
