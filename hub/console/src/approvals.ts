@@ -6,7 +6,7 @@
  */
 import type uPlot from 'uplot';
 import { getJson, HubError, postJson } from './api.js';
-import { forecastChart } from './charts.js';
+import { chartWidth, forecastChart } from './charts.js';
 import { ACTION_NAMES, duration, esc, interval, num, timeEl } from './format.js';
 import type { Page, PageContext } from './page.js';
 import { ROLES, type ApprovalsView, type DecidedItem, type Me, type PendingItem } from './types.js';
@@ -105,7 +105,7 @@ export function approvalsPage(ctx: PageContext): Page {
         <h2>Decided <span class="muted">${v.decided.length} most recent</span></h2>
         <table class="grid decided" aria-label="decided escalations">
           <thead><tr><th class="num">id</th><th>edge</th><th>action</th><th>interval from</th><th>rule</th><th>outcome</th><th>who</th><th>when</th><th>execution</th></tr></thead>
-          <tbody>${v.decided.map(decidedRow).join('')}</tbody>
+          <tbody></tbody>
         </table>`;
       for (const [id, text] of typed) {
         const ta = ctx.root.querySelector<HTMLTextAreaElement>(`form.decide[data-id="${id}"] textarea`);
@@ -114,9 +114,13 @@ export function approvalsPage(ctx: PageContext): Page {
           if (focused === id) ta.focus();
         }
       }
+      // Charts before the long decided table, and one width for all: each chart measures its box,
+      // and with a thousand rows below every measurement was a full layout.
+      const width = chartWidth(ctx.root.querySelector<HTMLElement>('section.pending')!);
       for (const p of v.pending) {
-        if (p.chart && p.intervalStartMs && p.intervalEndMs) charts.push(forecastChart(ctx.root.querySelector<HTMLElement>(`#esc-chart-${p.id}`)!, p.chart, 'kW', { startMs: p.intervalStartMs, endMs: p.intervalEndMs }));
+        if (p.chart && p.intervalStartMs && p.intervalEndMs) charts.push(forecastChart(ctx.root.querySelector<HTMLElement>(`#esc-chart-${p.id}`)!, p.chart, 'kW', { startMs: p.intervalStartMs, endMs: p.intervalEndMs }, width));
       }
+      ctx.root.querySelector('table.decided tbody')!.innerHTML = v.decided.map(decidedRow).join('');
       tick();
       ctx.rendered('approvals');
     },

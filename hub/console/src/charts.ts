@@ -58,12 +58,13 @@ function opts(title: string, width: number, lines: readonly LineSpec[], extra: P
   };
 }
 
-function widthOf(el: HTMLElement): number {
+/** Width for charts inside `el` (read once: reading it forces a layout). */
+export function chartWidth(el: HTMLElement): number {
   return Math.max(320, Math.min(el.clientWidth || 640, 900));
 }
 
 /** The forecast (hour steps), its p10-p90 band and the measured load, in kW. */
-export function forecastChart(el: HTMLElement, f: ForecastChart, unit = 'kW', highlight?: { startMs: number; endMs: number }): uPlot {
+export function forecastChart(el: HTMLElement, f: ForecastChart, unit = 'kW', highlight?: { startMs: number; endMs: number }, width?: number): uPlot {
   const steps = (values: number[]) => values.flatMap((v, i) => [{ tsMs: f.firstHourMs + i * f.hourMs, value: v }, { tsMs: f.firstHourMs + (i + 1) * f.hourMs - 1, value: v }]);
   const lines: LineSpec[] = [
     { label: 'p90', unit, points: steps(f.p90), color: '#7aa6c2', dash: [4, 4] },
@@ -72,7 +73,7 @@ export function forecastChart(el: HTMLElement, f: ForecastChart, unit = 'kW', hi
     { label: 'actual', unit, points: f.actuals, color: '#c0392b' },
   ];
   const model = f.model ? `${f.model.id} ${f.model.version}` : f.fallbackCode || 'fallback';
-  const o = opts(`Load forecast (${model}) against actuals`, widthOf(el), lines, {
+  const o = opts(`Load forecast (${model}) against actuals`, width ?? chartWidth(el), lines, {
     bands: [{ series: [1, 2], fill: 'rgba(122,166,194,0.25)' }],
     hooks: highlight
       ? {
@@ -100,5 +101,5 @@ export function seriesChart(el: HTMLElement, title: string, lines: LineSpec[], l
   if (xs.length > 0) {
     for (const lim of limits) all.push({ label: lim.label, unit: lines[0]?.unit ?? '', points: [{ tsMs: xs[0]! * 1000, value: lim.value }, { tsMs: xs[xs.length - 1]! * 1000, value: lim.value }], color: '#b9770e', dash: [2, 6] });
   }
-  return new uPlot(opts(title, widthOf(el), all), merge(all.map((l) => l.points)), el);
+  return new uPlot(opts(title, chartWidth(el), all), merge(all.map((l) => l.points)), el);
 }
