@@ -93,13 +93,19 @@ export function forecastChart(el: HTMLElement, f: ForecastChart, unit = 'kW', hi
   return new uPlot(o, merge(lines.map((l) => l.points)), el);
 }
 
-/** Measured series; `limits` draws horizontal lines (e.g. a voltage band) on the left axis. */
-export function seriesChart(el: HTMLElement, title: string, lines: LineSpec[], limits: { value: number; label: string }[] = []): uPlot {
-  const data = merge(lines.map((l) => l.points));
-  const all: LineSpec[] = [...lines];
-  const xs = data[0] as number[];
-  if (xs.length > 0) {
-    for (const lim of limits) all.push({ label: lim.label, unit: lines[0]?.unit ?? '', points: [{ tsMs: xs[0]! * 1000, value: lim.value }, { tsMs: xs[xs.length - 1]! * 1000, value: lim.value }], color: '#b9770e', dash: [2, 6] });
-  }
-  return new uPlot(opts(title, chartWidth(el), all), merge(all.map((l) => l.points)), el);
+/**
+ * Measured series over [fromMs, toMs], drawn as steps: the edge reports on change, so a value
+ * holds until the next one (and the last one until `toMs`). `limits` draws horizontal lines (a
+ * voltage band) on the left axis.
+ */
+export function seriesChart(el: HTMLElement, title: string, range: { fromMs: number; toMs: number }, lines: LineSpec[], limits: { value: number; label: string }[] = []): uPlot {
+  const held = lines.map((l) => {
+    const last = l.points[l.points.length - 1];
+    return { ...l, points: last && last.tsMs < range.toMs ? [...l.points, { tsMs: range.toMs, value: last.value }] : l.points };
+  });
+  const all: LineSpec[] = [...held];
+  for (const lim of limits) all.push({ label: lim.label, unit: lines[0]?.unit ?? '', points: [{ tsMs: range.fromMs, value: lim.value }, { tsMs: range.toMs, value: lim.value }], color: '#b9770e', dash: [2, 6] });
+  const o = opts(title, chartWidth(el), all, { scales: { x: { time: true, range: [range.fromMs / 1000, range.toMs / 1000] }, ...(all.some((l) => l.right) ? { right: {} } : {}) } });
+  for (const sr of o.series.slice(1, held.length + 1)) sr.paths = uPlot.paths.stepped!({ align: 1 });
+  return new uPlot(o, merge(all.map((l) => l.points)), el);
 }

@@ -61,18 +61,19 @@ export function edgePage(ctx: PageContext, edgeId: string): Page {
           <tbody>${v.tags.map(tagRow).join('') || '<tr><td colspan="7" class="muted">No tags yet.</td></tr>'}</tbody>
         </table>`;
       const el = (id: string) => ctx.root.querySelector<HTMLElement>(id)!;
+      const range = { fromMs: v.nowMs - 3_600_000, toMs: v.nowMs };
       if (v.forecast) charts.push(forecastChart(el('#chart-forecast'), v.forecast));
       charts.push(
-        seriesChart(el('#chart-battery'), 'Battery: state of charge and setpoint', [
+        seriesChart(el('#chart-battery'), 'Battery: state of charge and setpoint', range, [
           { label: 'state of charge', unit: '%', points: s.soc.points, color: '#27ae60' },
           { label: 'setpoint', unit: 'kW', points: s.setpoint.points, color: '#8e44ad', right: true },
           { label: 'active power', unit: 'kW', points: s.batteryPower.points, color: '#d35400', right: true, dash: [3, 3] },
         ]),
-        seriesChart(el('#chart-pv'), 'PV: output and curtailment limit', [
+        seriesChart(el('#chart-pv'), 'PV: output and curtailment limit', range, [
           { label: 'output', unit: 'kW', points: s.pv.points, color: '#f1c40f' },
           { label: 'curtailment limit', unit: '%', points: s.curtailment.points, color: '#7f8c8d', right: true },
         ]),
-        seriesChart(el('#chart-voltage'), 'Voltage and its band', [{ label: 'voltage', unit: 'pu', points: s.voltage.points, color: '#2c3e50' }], [
+        seriesChart(el('#chart-voltage'), 'Voltage and its band', range, [{ label: 'voltage', unit: 'pu', points: s.voltage.points, color: '#2c3e50' }], [
           { value: v.voltageBandPu[0], label: 'band low' },
           { value: v.voltageBandPu[1], label: 'band high' },
         ]),
