@@ -61,7 +61,9 @@ export function edgePage(ctx: PageContext, edgeId: string): Page {
           <tbody>${v.tags.map(tagRow).join('') || '<tr><td colspan="7" class="muted">No tags yet.</td></tr>'}</tbody>
         </table>`;
       const el = (id: string) => ctx.root.querySelector<HTMLElement>(id)!;
-      const range = { fromMs: v.nowMs - 3_600_000, toMs: v.nowMs };
+      // The last hour, or less when the edge has reported for less (a freshly started one).
+      const firsts = Object.values(s).map((x) => x.points[0]?.tsMs ?? v.nowMs);
+      const range = { fromMs: Math.max(v.nowMs - 3_600_000, Math.min(v.nowMs - 60_000, ...firsts)), toMs: v.nowMs };
       if (v.forecast) charts.push(forecastChart(el('#chart-forecast'), v.forecast));
       charts.push(
         seriesChart(el('#chart-battery'), 'Battery: state of charge and setpoint', range, [
