@@ -10,7 +10,7 @@
  *  - a two-person escalation stays pending after one supervisor and runs after a second;
  *  - an escalation past its deadline leaves the pending list and the API refuses it (409).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,7 @@ function apiDecide(page: Page, id: number, action: 'approve' | 'reject'): Promis
 }
 
 beforeAll(async () => {
+  if (!existsSync(join(process.cwd(), 'dist', 'hub', 'console', 'js', 'main.js'))) throw new Error('the console is not built: run npm run build first');
   mkdirSync(ARTIFACTS, { recursive: true });
   system = await startConsoleSystem(logger);
   browser = await launchChromium();
