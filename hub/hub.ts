@@ -14,6 +14,7 @@ import { authRoutes, UserStore } from './auth/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { apiRoutes } from './http/api.js';
 import { consoleRoutes } from './http/console.js';
+import { consoleApiRoutes } from './http/console-api.js';
 import { tufRoutes } from './http/tuf.js';
 import { Ingest } from './ingest/ingest.js';
 import { createHubMetrics, registerEdgeGauges, type HubMetrics } from './metrics.js';
@@ -72,6 +73,7 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   await app.register(apiRoutes, { store, metrics, users, now });
   await app.register(authRoutes, { users, now, ...config.auth });
   await app.register(approvalRoutes, { approvals, store: approvalStore, users, key: decisionKey, now });
+  await app.register(consoleApiRoutes, { store, approvals: approvalStore, users, audit, now });
   await app.register(consoleRoutes);
   if (config.registry) await app.register(tufRoutes, { dir: config.registry.dir });
   await app.ready();

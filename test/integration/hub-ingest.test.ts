@@ -121,6 +121,12 @@ describe('hub ingest', () => {
     const res = await hub.app.inject({ method: 'GET', url: '/' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/html/);
-    expect(res.body).toContain('/api/edges');
+    expect(res.body).toContain('/assets/app/main.js');
+    // its modules (built by npm run build) and uPlot from node_modules; nothing else
+    expect((await hub.app.inject({ method: 'GET', url: '/assets/uplot/uPlot.esm.js' })).statusCode).toBe(200);
+    expect((await hub.app.inject({ method: 'GET', url: '/assets/app/main.js' })).headers['content-type']).toMatch(/javascript/);
+    const missing = await hub.app.inject({ method: 'GET', url: '/assets/app/..%2F..%2Fhub.db' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error).toBe('HUB_CONSOLE_NO_ASSET');
   });
 });

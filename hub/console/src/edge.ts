@@ -1,0 +1,87 @@
+/**
+ * The edge page: live readings and aggregates per tag; the load forecast with its p10-p90 band
+ * against actuals; battery state of charge and setpoint; PV output and curtailment; voltage with
+ * its band. Charts are rebuilt on each refresh (a live `readings` event).
+ */
+import type uPlot from 'uplot';
+import { getJson } from './api.js';
+import { forecastChart, seriesChart } from './charts.js';
+import { esc, num, QUALITY_NAMES, timeEl } from './format.js';
+import type { Page, PageContext } from './page.js';
+import type { EdgeView, TagView } from './types.js';
+
+function tagRow(t: TagView): string {
+  const a = t.aggregate;
+  const q = t.latest ? (QUALITY_NAMES[t.latest.quality] ?? '?') : '';
+  return `<tr data-tag="${esc(t.id)}">
+    <th scope="row">${esc(t.id)}<div class="muted">${esc(t.description)}</div></th>
+    <td class="num value">${num(t.latest?.value, t.unit)}</td>
+    <td>${timeEl(t.latest?.tsMs)}</td>
+    <td><span class="q-${esc(q)}">${esc(q)}</span></td>
+    <td class="num">${a ? num(a.mean, t.unit) : '&ndash;'}</td>
+    <td class="num">${a ? `${num(a.min, t.unit)} &hellip; ${num(a.max, t.unit)}` : '&ndash;'}</td>
+    <td>${a ? `${timeEl(a.windowStartMs)} +${Math.round(a.windowMs / 1000)}&nbsp;s, ${a.count} samples` : '&ndash;'}</td>
+  </tr>`;
+}
+
+export function edgePage(ctx: PageContext, edgeId: string): Page {
+  let charts: uPlot[] = [];
+  const dropCharts = () => {
+    for (const c of charts) c.destroy();
+    charts = [];
+  };
+  return {
+    liveEvents: ['edge', 'readings'],
+    async refresh() {
+      const v = await getJson<EdgeView>(`/api/console/edges/${encodeURIComponent(edgeId)}`);
+      const e = v.edge;
+      ctx.notice(e.online ? null : `Edge ${e.id} is unreachable (${e.stateReason || 'no recent message'}); showing the last data received at ${new Date(e.lastSeenMs).toLocaleTimeString()}.`, 'warn');
+      const s = v.series;
+      const latest = (k: keyof EdgeView['series']) => s[k].points[s[k].points.length - 1]?.value ?? null;
+      dropCharts();
+      ctx.root.innerHTML = `
+        <h2>Edge ${esc(e.id)} ${e.online ? '<span class="badge good">online</span>' : '<span class="badge bad">offline</span>'} <span class="muted">site ${esc(e.siteId)}, last seen ${timeEl(e.lastSeenMs)}</span></h2>
+        <div class="kpis">
+          <div class="kpi"><span>Feeder load</span><strong>${num(latest('load'), 'kW')}</strong></div>
+          <div class="kpi"><span>Battery state of charge</span><strong>${num(latest('soc'), '%', 1)}</strong></div>
+          <div class="kpi"><span>Battery setpoint</span><strong>${num(latest('setpoint'), 'kW', 0)}</strong></div>
+          <div class="kpi"><span>PV output</span><strong>${num(latest('pv'), 'kW')}</strong></div>
+          <div class="kpi"><span>PV curtailment limit</span><strong>${num(latest('curtailment'), '%', 0)}</strong></div>
+          <div class="kpi"><span>Voltage</span><strong>${num(latest('voltage'), 'pu', 3)}</strong><small>band ${num(v.voltageBandPu[0], 'pu', 2)} &ndash; ${num(v.voltageBandPu[1], 'pu', 2)}</small></div>
+        </div>
+        <section class="charts">
+          <div class="chart" id="chart-forecast">${v.forecast ? '' : '<p class="muted">No forecast from this edge yet.</p>'}</div>
+          <div class="chart" id="chart-battery"></div>
+          <div class="chart" id="chart-pv"></div>
+          <div class="chart" id="chart-voltage"></div>
+        </section>
+        <h3>Tags <span class="muted">latest value and the last aggregate window</span></h3>
+        <table class="grid" aria-label="tags">
+          <thead><tr><th>tag</th><th class="num">latest</th><th>time</th><th>quality</th><th class="num">mean</th><th class="num">min &hellip; max</th><th>window</th></tr></thead>
+          <tbody>${v.tags.map(tagRow).join('') || '<tr><td colspan="7" class="muted">No tags yet.</td></tr>'}</tbody>
+        </table>`;
+      const el = (id: string) => ctx.root.querySelector<HTMLElement>(id)!;
+      // The last hour, or less when the edge has reported for less (a freshly started one).
+      const firsts = Object.values(s).map((x) => x.points[0]?.tsMs ?? v.nowMs);
+      const range = { fromMs: Math.max(v.nowMs - 3_600_000, Math.min(v.nowMs - 60_000, ...firsts)), toMs: v.nowMs };
+      if (v.forecast) charts.push(forecastChart(el('#chart-forecast'), v.forecast));
+      charts.push(
+        seriesChart(el('#chart-battery'), 'Battery: state of charge and setpoint', range, [
+          { label: 'state of charge', unit: '%', points: s.soc.points, color: '#27ae60' },
+          { label: 'setpoint', unit: 'kW', points: s.setpoint.points, color: '#8e44ad', right: true },
+          { label: 'active power', unit: 'kW', points: s.batteryPower.points, color: '#d35400', right: true, dash: [3, 3] },
+        ]),
+        seriesChart(el('#chart-pv'), 'PV: output and curtailment limit', range, [
+          { label: 'output', unit: 'kW', points: s.pv.points, color: '#f1c40f' },
+          { label: 'curtailment limit', unit: '%', points: s.curtailment.points, color: '#7f8c8d', right: true },
+        ]),
+        seriesChart(el('#chart-voltage'), 'Voltage and its band', range, [{ label: 'voltage', unit: 'pu', points: s.voltage.points, color: '#2c3e50' }], [
+          { value: v.voltageBandPu[0], label: 'band low' },
+          { value: v.voltageBandPu[1], label: 'band high' },
+        ]),
+      );
+      ctx.rendered('edge');
+    },
+    dispose: dropCharts,
+  };
+}
