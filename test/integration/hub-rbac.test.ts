@@ -150,6 +150,25 @@ const ROUTES: RouteCase[] = [
   { route: 'GET /api/edges/:id/model-scores', min: 'viewer', call: get(`/api/edges/${EDGE}/model-scores`) },
   { route: 'GET /api/readings', min: 'viewer', call: get(`/api/readings?edge=${EDGE}&tag=t1&from=0`) },
   { route: 'GET /api/aggregates', min: 'viewer', call: get(`/api/aggregates?edge=${EDGE}&tag=t1&from=0`) },
+  { route: 'GET /api/console/fleet', min: 'viewer', call: get('/api/console/fleet') },
+  { route: 'GET /api/console/edges/:id', min: 'viewer', call: get(`/api/console/edges/${EDGE}`) },
+  { route: 'GET /api/console/approvals', min: 'viewer', call: get('/api/console/approvals') },
+  { route: 'GET /api/console/audit', min: 'viewer', call: get('/api/console/audit') },
+  // server-sent events never end: read the status line, then hang up
+  {
+    route: 'GET /api/events',
+    min: 'viewer',
+    call: async (s) => {
+      const res = await hub.app.inject({ method: 'GET', url: '/api/events', headers: s ? { cookie: s.cookie } : {}, payloadAsStream: true });
+      if (res.statusCode === 200) {
+        res.stream().destroy();
+        return { statusCode: 200, json: () => undefined };
+      }
+      const chunks: Buffer[] = [];
+      for await (const c of res.stream()) chunks.push(c as Buffer);
+      return { statusCode: res.statusCode, json: () => JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
+    },
+  },
   { route: 'POST /api/logout', min: 'viewer', call: (s) => hub.app.inject({ method: 'POST', url: '/api/logout', headers: s ? { cookie: s.cookie, 'x-csrf-token': s.csrf } : {} }) },
   { route: 'POST /api/approvals/:id/approve', min: 'operator', call: async (s) => act(s, await ingestAndFind(escalation()), 'approve') },
   { route: 'POST /api/approvals/:id/reject', min: 'operator', call: async (s) => act(s, await ingestAndFind(escalation()), 'reject') },
@@ -177,7 +196,8 @@ describe('hub RBAC', () => {
     // edges verify themselves; no registry is configured here), /metrics (Prometheus scrapes
     // without a session; hub counters only), and the console page (static HTML; its data comes
     // from the guarded API).
-    const open = ['GET /api/health', 'POST /api/login', 'GET /api/decision-key', 'GET /metrics', 'GET /'];
+    // The console's static files (page, style, its compiled modules, uPlot) hold no data either.
+    const open = ['GET /api/health', 'POST /api/login', 'GET /api/decision-key', 'GET /metrics', 'GET /', 'GET /console.css', 'GET /assets/app/:file', 'GET /assets/uplot/:file'];
     const registered = hub.routes.map((r) => `${r.method} ${r.url}`);
     expect([...new Set(registered)].sort()).toEqual([...ROUTES.map((r) => r.route), ...open].sort());
   });
