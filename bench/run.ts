@@ -9,8 +9,9 @@ import { benchBackfill } from './backfill-drain.js';
 import { benchIngest } from './ingest.js';
 import { benchPolicy } from './policy.js';
 import { benchForecast } from './forecast.js';
+import { benchDispatch } from './dispatch.js';
 
-const benches: Record<string, (args: string[]) => unknown> = { codec: benchCodec, outbox: benchOutbox, backfill: benchBackfill, ingest: benchIngest, policy: benchPolicy, forecast: benchForecast };
+const benches: Record<string, (args: string[]) => unknown> = { codec: benchCodec, outbox: benchOutbox, backfill: benchBackfill, ingest: benchIngest, policy: benchPolicy, forecast: benchForecast, dispatch: benchDispatch };
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));

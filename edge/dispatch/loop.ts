@@ -69,7 +69,11 @@ export interface DispatchLoopDeps {
   clock: () => number;
   /** The edge's audit chain: proposal -> policy outcome -> decision -> execution -> observed effect. */
   audit?: EdgeAuditLog;
+  /** Latency probe (bench/dispatch.ts): a proposal journaled, an escalation committed to the outbox. Must not throw. */
+  trace?: (event: DispatchTraceEvent, proposalId: string) => void;
 }
+
+export type DispatchTraceEvent = 'journaled' | 'escalation-outboxed';
 
 /** The frozen process image of one cycle. */
 export interface CycleSnapshot {
@@ -176,8 +180,10 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
 
   const journal = new DispatchJournal(join(deps.dataDir, 'dispatch.db'), {
     clock,
-    onTransition: (r, from, event) =>
-      log.info({ proposal: r.proposal.id, hash: r.proposal.hash, controller: r.proposal.controller, from, to: r.state, event: event.type, reason: r.reason, rule: r.verdict.ruleId, setpointKw: r.proposal.setpoint.value }, `proposal ${r.proposal.id}: ${from ?? 'new'} -> ${r.state}`),
+    onTransition: (r, from, event) => {
+      if (from === null) deps.trace?.('journaled', r.proposal.id);
+      log.info({ proposal: r.proposal.id, hash: r.proposal.hash, controller: r.proposal.controller, from, to: r.state, event: event.type, reason: r.reason, rule: r.verdict.ruleId, setpointKw: r.proposal.setpoint.value }, `proposal ${r.proposal.id}: ${from ?? 'new'} -> ${r.state}`);
+    },
   });
 
   const gate = trustedKeys.size > 0 ? new DecisionGate({ db: join(deps.dataDir, 'decisions.db'), trustedKeys, edgeId: deps.edgeId, siteId: deps.siteId, clockMs: clock, timeFloorMs: clock }) : undefined;
@@ -225,6 +231,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
           }),
         ],
       });
+      deps.trace?.('escalation-outboxed', p.id);
       deps.onOutbox();
       log.info({ proposal: p.id, rule: verdict.ruleId, deadlineMs }, 'escalation queued for the hub');
     },
