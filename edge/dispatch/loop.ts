@@ -261,7 +261,8 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
     const dayStartMs = nowMs - (nowMs % 86_400_000);
     let count = 0;
     let energyKwh = 0;
-    for (const r of journal.all()) {
+    // only what changed since the earlier of the two windows: not the whole (growing) journal
+    for (const r of journal.changedSince(Math.min(nowMs - 3_600_000, dayStartMs))) {
       if (r.verdict.outcome !== 'auto' || r.attempt === 0) continue;
       if (r.stateSinceMs >= nowMs - 3_600_000) count++;
       if (r.stateSinceMs >= dayStartMs) energyKwh += r.proposal.energyKwh;
@@ -281,8 +282,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
       const s = snapshot();
       cyclePolicy = s.policy;
       const result = control({ nowMs: s.nowMs, socPct: s.socPct, forecast: s.forecast, ...(s.feederKw !== undefined && { measuredLoadKw: s.feederKw }) });
-      const held = journal.all();
-      const fresh = result.proposals.filter((p) => !held.some((r) => r.proposal.controller === p.controller && r.proposal.intervalStartMs === p.intervalStartMs));
+      const fresh = result.proposals.filter((p) => !journal.holds(p.controller, p.intervalStartMs));
       const tally = autoTally(s.nowMs);
       const summary = await dispatcher.cycle(fresh, {
         nowMs: s.nowMs,
