@@ -51,12 +51,14 @@ describe('holds: one proposal per controller interval', () => {
     again.close();
   });
 
-  it('is an index lookup, not a scan of the journal', () => {
+  it('both are index searches, not scans of the journal (the statements as journal.ts writes them)', () => {
     const db = new Database(join(dir, 'plan.db'));
     const j = new DispatchJournal(db, { clock });
     j.propose(proposal(1), auto);
     const plan = db.prepare("EXPLAIN QUERY PLAN SELECT 1 FROM dispatch_proposals WHERE json_extract(proposal_json, '$.controller') = ? AND json_extract(proposal_json, '$.intervalStartMs') = ? LIMIT 1").all('peak-shaving', T0) as { detail: string }[];
-    expect(plan.map((r) => r.detail).join(' ')).toMatch(/USING (COVERING )?INDEX dispatch_proposals_interval/);
+    expect(plan.map((r) => r.detail).join(' ')).toMatch(/SEARCH dispatch_proposals USING (COVERING )?INDEX dispatch_proposals_interval/);
+    const since = db.prepare('EXPLAIN QUERY PLAN SELECT * FROM dispatch_proposals INDEXED BY dispatch_proposals_since WHERE state_since_ms >= ? ORDER BY seq').all(T0) as { detail: string }[];
+    expect(since.map((r) => r.detail).join(' ')).toMatch(/SEARCH dispatch_proposals USING INDEX dispatch_proposals_since/);
     db.close();
   });
 });
