@@ -36,16 +36,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { edgeConfigSchema, validateConfig } from '../config/index.js';
-import { policySchema } from '../config/policy.js';
-import { compilePolicy, startAgent, type DispatchPolicyView } from '../edge/index.js';
 import mqtt from 'mqtt';
+import { startAgent } from '../edge/index.js';
 import { decodeEnvelope, uplinkTopic, type Reading } from '../protocols/index.js';
 import { startSubstation, substationDefaults } from '../simulators/index.js';
 import { startHubProcess } from './dispatch-hub.js';
-import { machine, percentile } from './machine.js';
+import { policyView, probeLogger, sqliteCommitFloor, stats, within } from './dispatch-parts.js';
+import { machine } from './machine.js';
 
 const EDGE = 'edge-bench';
 const SITE = 'site-bench';
@@ -62,63 +61,6 @@ const TARGETS = { readingToProposalP99Ms: 5, escalationToHubP99Ms: 100, approveT
 const log = (msg: string) => process.stderr.write(`[dispatch +${(performance.now() / 1000).toFixed(1)} s] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (v: number, d = 2) => Number(v.toFixed(d));
-
-function within<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
-}
-
-function policyView(): DispatchPolicyView {
-  const policy = validateConfig(
-    policySchema,
-    {
-      id: 'bench-dispatch',
-      version: 1,
-      validFrom: '2020-01-01T00:00:00Z',
-      validUntil: '2100-01-01T00:00:00Z',
-      timeZone: 'UTC',
-      defaults: { outcome: 'escalate', approval: { roles: ['operator'], approvers: 1 }, onTimeout: { after: '15 min', then: 'refuse' } },
-      rules: [{ id: 'bess-small', action: 'battery_discharge', assets: ['bess-*'], when: { power: { max: '250 kW' }, stateOfCharge: { min: '20 %', max: '90 %' } }, outcome: 'auto' }],
-    },
-    'bench policy',
-  );
-  const evaluate = compilePolicy(policy);
-  return { policyId: policy.id, version: policy.version, evaluate: (a, c) => evaluate(a, { ...c, policyExpired: false }) };
-}
-
-/** A pino logger whose records pass through `onRecord` (synchronously, as they are written). */
-function probeLogger(onLine: (line: string) => void) {
-  return pino({ level: 'info' }, { write: onLine });
-}
-
-function stats(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  return { n: s.length, p50Ms: round(percentile(s, 0.5), 3), p99Ms: round(percentile(s, 0.99), 3), maxMs: round(s[s.length - 1] ?? NaN, 3) };
-}
-
-/**
- * The floor under any durable journal entry on this disk: one-row commits to SQLite in WAL mode
- * with synchronous = FULL, as the edge's dispatch journal and store are opened (one fsync each).
- */
-function sqliteCommitFloor(dir: string, n = 100) {
-  const db = new Database(join(dir, 'commit-floor.db'));
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
-    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
-    const one = db.transaction((v: string) => insert.run(v));
-    const xs: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t = performance.now();
-      one('x'.repeat(1500));
-      xs.push(performance.now() - t);
-    }
-    return stats(xs);
-  } finally {
-    db.close();
-  }
-}
 
 interface PendingRow {
   id: number;
