@@ -130,10 +130,11 @@ export async function benchDispatch(flags: string[]) {
       },
       'bench edge',
     );
+    const policy = policyView();
     const traces = new Map<string, { journaled?: number; outboxed?: number }>();
     const agent = await startAgent(config, {
       logger: pino({ level: 'info' }, edgeLog),
-      dispatchPolicy: policyView,
+      dispatchPolicy: () => policy, // compiled once, as the edge's active signed policy is
       dispatchTrace: (event, id) => {
         const t = performance.now();
         const r = traces.get(id) ?? {};
