@@ -20,3 +20,8 @@ export function opsPerSecond(fn: () => void, ms = 1500): number {
   }
   return (n * 1000) / (now - start);
 }
+
+/** The value at quantile `q` (0..1) of an ascending array, nearest rank from below. */
+export function percentile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}

@@ -10,8 +10,18 @@ import { benchIngest } from './ingest.js';
 import { benchPolicy } from './policy.js';
 import { benchForecast } from './forecast.js';
 import { benchConsole } from './console.js';
+import { benchDispatch } from './dispatch.js';
 
-const benches: Record<string, (args: string[]) => unknown> = { codec: benchCodec, outbox: benchOutbox, backfill: benchBackfill, ingest: benchIngest, policy: benchPolicy, forecast: benchForecast, console: benchConsole };
+const benches: Record<string, (args: string[]) => unknown> = {
+  codec: benchCodec,
+  outbox: benchOutbox,
+  backfill: benchBackfill,
+  ingest: benchIngest,
+  policy: benchPolicy,
+  forecast: benchForecast,
+  dispatch: benchDispatch,
+  console: benchConsole,
+};
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));

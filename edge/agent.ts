@@ -28,7 +28,7 @@ import { createSource } from './sources/registry.js';
 import type { Source } from './sources/source.js';
 import type { ForecastScheduler } from './forecast/scheduler.js';
 import type { ActivePolicy } from './policy/update/active.js';
-import type { DispatchLoop, DispatchPolicyView } from './dispatch/loop.js';
+import type { DispatchLoop, DispatchLoopDeps, DispatchPolicyView } from './dispatch/loop.js';
 import { LatestValues } from './latest-values.js';
 import { EdgeStore } from './store/edge-store.js';
 import { birthDraft, gapDraft, type DraftContext } from './uplink/drafts.js';
@@ -42,6 +42,8 @@ export interface AgentDeps {
   now?: () => number;
   /** A policy given in code (tests, a bench) that the dispatch loop uses instead of the signed `agent.policy`. */
   dispatchPolicy?: () => DispatchPolicyView | undefined;
+  /** Latency probe handed to the dispatch loop (bench/dispatch.ts). */
+  dispatchTrace?: DispatchLoopDeps['trace'];
 }
 
 export interface Agent {
@@ -197,6 +199,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
         logger: log,
         clock: now,
         audit: audit.log,
+        ...(deps.dispatchTrace && { trace: deps.dispatchTrace }),
       });
     } catch (err) {
       // nothing of this agent may outlive a failed start

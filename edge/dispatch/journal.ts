@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS dispatch_proposals (
   seq INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dispatch_proposals_state ON dispatch_proposals (state);
+CREATE INDEX IF NOT EXISTS dispatch_proposals_seq ON dispatch_proposals (seq);
+CREATE INDEX IF NOT EXISTS dispatch_proposals_since ON dispatch_proposals (state_since_ms);
+CREATE INDEX IF NOT EXISTS dispatch_proposals_interval ON dispatch_proposals (json_extract(proposal_json, '$.controller'), json_extract(proposal_json, '$.intervalStartMs'));
 CREATE TABLE IF NOT EXISTS dispatch_events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   proposal_id TEXT NOT NULL,
@@ -171,6 +174,20 @@ export class DispatchJournal {
   /** Every proposal not in a final state, in the order they were journaled: what a restart resumes. */
   resumable(): DispatchRecord[] {
     return (this.db.prepare(`SELECT * FROM dispatch_proposals WHERE ${NOT_FINAL} ORDER BY seq`).all() as Row[]).map(toRecord);
+  }
+
+  /**
+   * Whether a proposal of this controller for the interval starting at `intervalStartMs` is held,
+   * whatever its state. An index lookup: a cycle asks it once per proposal, and the journal grows.
+   */
+  holds(controller: string, intervalStartMs: number): boolean {
+    return this.db.prepare("SELECT 1 FROM dispatch_proposals WHERE json_extract(proposal_json, '$.controller') = ? AND json_extract(proposal_json, '$.intervalStartMs') = ? LIMIT 1").get(controller, intervalStartMs) !== undefined;
+  }
+
+  /** Proposals whose state changed at or after `ms` (state_since_ms), in journal order: an index range. */
+  changedSince(ms: number): DispatchRecord[] {
+    // INDEXED BY: left to itself, the planner walks the seq index (whole table) to skip the sort
+    return (this.db.prepare('SELECT * FROM dispatch_proposals INDEXED BY dispatch_proposals_since WHERE state_since_ms >= ? ORDER BY seq').all(ms) as Row[]).map(toRecord);
   }
 
   all(): DispatchRecord[] {

@@ -70,7 +70,11 @@ export interface DispatchLoopDeps {
   clock: () => number;
   /** The edge's audit chain: proposal -> policy outcome -> decision -> execution -> observed effect. */
   audit?: EdgeAuditLog;
+  /** Latency probe (bench/dispatch.ts): a proposal journaled, an escalation committed to the outbox. Must not throw. */
+  trace?: (event: DispatchTraceEvent, proposalId: string) => void;
 }
+
+export type DispatchTraceEvent = 'journaled' | 'escalation-outboxed';
 
 /** The frozen process image of one cycle. */
 export interface CycleSnapshot {
@@ -180,8 +184,10 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
 
   const journal = new DispatchJournal(join(deps.dataDir, 'dispatch.db'), {
     clock,
-    onTransition: (r, from, event) =>
-      log.info({ proposal: r.proposal.id, hash: r.proposal.hash, controller: r.proposal.controller, from, to: r.state, event: event.type, reason: r.reason, rule: r.verdict.ruleId, setpointKw: r.proposal.setpoint.value }, `proposal ${r.proposal.id}: ${from ?? 'new'} -> ${r.state}`),
+    onTransition: (r, from, event) => {
+      if (from === null) deps.trace?.('journaled', r.proposal.id);
+      log.info({ proposal: r.proposal.id, hash: r.proposal.hash, controller: r.proposal.controller, from, to: r.state, event: event.type, reason: r.reason, rule: r.verdict.ruleId, setpointKw: r.proposal.setpoint.value }, `proposal ${r.proposal.id}: ${from ?? 'new'} -> ${r.state}`);
+    },
   });
 
   // What each cycle saw, for the backtest on this edge's store (replay.ts).
@@ -231,6 +237,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
           }),
         ],
       });
+      deps.trace?.('escalation-outboxed', p.id);
       deps.onOutbox();
       log.info({ proposal: p.id, rule: verdict.ruleId, deadlineMs }, 'escalation queued for the hub');
     },
@@ -260,7 +267,8 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
     const dayStartMs = nowMs - (nowMs % 86_400_000);
     let count = 0;
     let energyKwh = 0;
-    for (const r of journal.all()) {
+    // only what changed since the earlier of the two windows: not the whole (growing) journal
+    for (const r of journal.changedSince(Math.min(nowMs - 3_600_000, dayStartMs))) {
       if (r.verdict.outcome !== 'auto' || r.attempt === 0) continue;
       if (r.stateSinceMs >= nowMs - 3_600_000) count++;
       if (r.stateSinceMs >= dayStartMs) energyKwh += r.proposal.energyKwh;
@@ -281,8 +289,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
       cyclePolicy = s.policy;
       cycleLog.record({ nowMs: s.nowMs, socPct: s.socPct ?? null, voltagePu: s.voltagePu ?? null, feederKw: s.feederKw ?? null, forecast: s.forecast ?? null, hubReachable: s.hubReachable, policy: s.policy ? { id: s.policy.policyId, version: s.policy.version } : null, controller });
       const result = control({ nowMs: s.nowMs, socPct: s.socPct, forecast: s.forecast, ...(s.feederKw !== undefined && { measuredLoadKw: s.feederKw }) });
-      const held = journal.all();
-      const fresh = result.proposals.filter((p) => !held.some((r) => r.proposal.controller === p.controller && r.proposal.intervalStartMs === p.intervalStartMs));
+      const fresh = result.proposals.filter((p) => !journal.holds(p.controller, p.intervalStartMs));
       const tally = autoTally(s.nowMs);
       const summary = await dispatcher.cycle(fresh, {
         nowMs: s.nowMs,
