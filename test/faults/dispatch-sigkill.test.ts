@@ -6,7 +6,7 @@
  * in dist/; it freezes where it is told and says so on stdout, so the kill lands in that state.
  * No timing is asserted.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,10 +24,10 @@ const KILL_POINTS = [
 
 let tmp: string;
 beforeAll(() => {
-  execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'pipe', timeout: 150_000 });
-  if (!existsSync(BUILT)) throw new Error(`${BUILT} missing after the build`);
+  // npm test builds dist/ before any test runs; rebuilding here would rewrite files other tests run
+  if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run \`npm run build\` (npm test does)`);
   tmp = mkdtempSync(join(tmpdir(), 'gridos-dispatch-kill-'));
-}, 180_000);
+});
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 interface Run {

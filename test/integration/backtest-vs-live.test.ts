@@ -9,7 +9,6 @@
  * proposal (same id, so the same content hash), its outcome and rule, and the totals (counts and
  * energy per outcome) equal what the live dispatcher journaled.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,8 +76,6 @@ let agent: Agent | undefined;
 
 beforeAll(async () => {
   writeFileSync(policyFile, POLICY_TEXT);
-  // the CLI runs from dist/
-  execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'pipe', timeout: 150_000 });
   hub = await buildHub(validateConfig(hubConfigSchema, { http: { host: '127.0.0.1', port: 0 }, broker: { mode: 'embedded', host: '127.0.0.1', port: 0 }, storage: { dataDir: join(dir, 'hub') } }, 'test hub'), { logger });
   const { brokerUrl } = await hub.start();
   sim = await startSubstation({ ...substationDefaults, port: 0, tickMs: 200, pkiDir: join(dir, 'sim-pki'), logger });
