@@ -4,7 +4,6 @@
  * first broken record, exit 2 when there is nothing to read.
  */
 import Database from 'better-sqlite3';
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +30,6 @@ function tampered(name: string, sql: string): string {
 }
 
 beforeAll(() => {
-  execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'pipe', timeout: 170_000 });
   const db = new Database(intact);
   const log = new EdgeAuditLog(db, { chainId: 'edge-1' });
   for (let i = 0; i < N; i++) log.append({ atMs: 1_767_225_600_000 + i * 1000, kind: AUDIT_KINDS[i % AUDIT_KINDS.length]!, subject: { proposalId: `p-${Math.floor(i / 7)}` }, body: { i, kw: 100.25 * i } });

@@ -2,7 +2,6 @@
  * `gridos model train | eval | verify`, the built command as a user runs it: a model trained on
  * a slice of the real data, scored against the seasonal-naive reference, then tampered with.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +26,6 @@ function variant(name: string, change: (folder: string) => void): string {
 }
 
 beforeAll(() => {
-  execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'pipe', timeout: 150_000 });
   // 2016-08-01 .. 2017-09-30: a year before --train-until, two months after it
   const lines = readFileSync('simulators/data/pjm_dayton.csv', 'utf8').split('\n');
   const end = lines.findIndex((l) => l.startsWith('2017-10-01 00:00'));

@@ -4,7 +4,6 @@
  * on an edge config -> policy status; and the refusals: too few signers, a first import without
  * --root, media missing an intermediate root after two rotations.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,7 +54,6 @@ async function ok(...args: string[]): Promise<CliResult> {
 }
 
 beforeAll(() => {
-  execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'pipe', timeout: 150_000 });
 }, 180_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
