@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { edgeConfigSchema, hubConfigSchema, validateConfig } from '../../config/index.js';
 import { startAgent, type Agent } from '../../edge/index.js';
 import { buildHub, type Hub } from '../../hub/index.js';
+import { loginToHub, type HubSession } from '../helpers/hub-login.js';
 import { captureLogger } from '../helpers/logger.js';
 import { DAY_MS, EDGE, makeHub, release, type HubFixture } from '../helpers/tuf-repo.js';
 import { waitFor } from '../helpers/wait.js';
@@ -29,9 +30,11 @@ let hub: Hub;
 let httpUrl: string;
 let agent: Agent;
 let skewMs = 0;
+let viewer: HubSession;
 
 async function edgeAtHub(): Promise<EdgeJson | undefined> {
-  const res = await fetch(`${httpUrl}/api/edges`);
+  const res = await fetch(`${httpUrl}/api/edges`, { headers: viewer.headers });
+  if (!res.ok) throw new Error(`GET /api/edges: ${res.status} ${await res.text()}`);
   return ((await res.json()) as EdgeJson[]).find((e) => e.id === EDGE.edgeId);
 }
 
@@ -44,6 +47,7 @@ beforeAll(async () => {
   );
   const started = await hub.start();
   httpUrl = started.httpUrl;
+  viewer = await loginToHub(hub);
   const config = validateConfig(
     edgeConfigSchema,
     {
