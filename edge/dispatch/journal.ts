@@ -8,6 +8,20 @@
  *
  * `beginExecution` is the CAS to `executing`, committed BEFORE the device write: a crash after it
  * never writes again (at most once; see `onRestart` in states.ts).
+ *
+ * Durability (a file the journal opens itself; WAL): every transaction is committed with an fsync
+ * (`synchronous = FULL`) except a proposal's first journaling (`propose`), committed with
+ * `synchronous = NORMAL`, so the path from a reading to a journaled proposal waits for no disk.
+ * Why that is safe: WAL with NORMAL survives a process crash (SIGKILL: the frames are in the OS),
+ * and only a power cut can lose such a commit. A `proposed` row is known to nobody outside this
+ * file: it has not been gated, escalated or written. The next transition of the same proposal
+ * (gated to auto/escalated/denied) is FULL, and its fsync of the WAL makes the earlier frames
+ * durable with it, so the escalation leaves for the hub and `beginExecution` commits before a
+ * write only after everything before them is on disk. Losing a `proposed` row on a power cut
+ * therefore only means the controller proposes for that interval again (`holds` no longer finds
+ * one); a hub decision can only name a proposal that was escalated, hence durable, and one naming
+ * a proposal this journal does not hold is refused (loop.ts, before the DecisionGate).
+ * A database handed in by the caller keeps the caller's own setting for every transaction.
  * Time comes from the injected clock; nothing here reads `Date.now()`.
  */
 import Database from 'better-sqlite3';
@@ -97,6 +111,7 @@ const NOT_FINAL = `state NOT IN (${FINAL_STATES.map((s) => `'${s}'`).join(', ')}
 export class DispatchJournal {
   private readonly db: Database.Database;
   private readonly owned: boolean;
+  private readonly relaxed: { normal: () => void; full: () => void } | undefined;
   private readonly clock: () => number;
   private readonly onTransition: JournalOptions['onTransition'];
 
@@ -109,9 +124,14 @@ export class DispatchJournal {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 5000');
       this.owned = true;
+      // `PRAGMA synchronous` applies per connection from the next transaction on (see the header)
+      const normal = this.db.prepare('PRAGMA synchronous = NORMAL');
+      const full = this.db.prepare('PRAGMA synchronous = FULL');
+      this.relaxed = { normal: () => normal.run(), full: () => full.run() };
     } else {
       this.db = fileOrDb;
       this.owned = false;
+      this.relaxed = undefined;
     }
     this.db.exec(SCHEMA);
     this.clock = options.clock;
@@ -125,7 +145,14 @@ export class DispatchJournal {
    */
   propose(p: Proposal, verdict: Verdict): { created: boolean; record: DispatchRecord } {
     if (!proposalIntact(p)) throw new DispatchError('EDGE_DISPATCH_DATA', `proposal ${p.id}: its hash does not match its content, refused`);
-    const result = this.db.transaction(() => this.insert(p, verdict)).immediate();
+    // without an fsync: only the first journaling, see the header for why that is safe
+    this.relaxed?.normal();
+    let result: { created: boolean; record: DispatchRecord };
+    try {
+      result = this.db.transaction(() => this.insert(p, verdict)).immediate();
+    } finally {
+      this.relaxed?.full();
+    }
     if (result.created) this.onTransition?.(result.record, null, { type: 'journaled' });
     return result;
   }

@@ -27,7 +27,6 @@ import type { Logger } from 'pino';
 import type { EdgeAuditLog } from '../audit/index.js';
 import type { EdgeConfig } from '../../config/index.js';
 import { decisionKeyId, signedDecisionFromWire, type SignedDecisionWire } from '../../protocols/index.js';
-import type { FallbackCode } from '../forecast/types.js';
 import type { LatestValue, LatestValues } from '../latest-values.js';
 import type { PolicyContext, ProposedAction, Verdict } from '../policy/index.js';
 import type { EdgeStore } from '../store/edge-store.js';
@@ -40,6 +39,7 @@ import { Dispatcher, ExecutionAborted, type CycleSummary } from './dispatcher.js
 import { checkInterlocks } from './interlocks.js';
 import { CycleLog, type RecordedController } from './cycle-log.js';
 import { DispatchJournal } from './journal.js';
+import { NewestForecast } from './newest-forecast.js';
 import { contentOf } from './proposal.js';
 import { DispatchError, type Proposal } from './types.js';
 
@@ -125,24 +125,6 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-/** The newest forecast of the target answered for the active role, on the agent clock. */
-function newestForecast(store: EdgeStore, target: string): ForecastInput | undefined {
-  const f = store.forecasts(target, 8).find((r) => r.role === 'active');
-  if (!f) return undefined;
-  return {
-    target,
-    startMs: f.firstHourMs,
-    stepMs: f.hourMs,
-    // forecasts are hourly on the forecast clock, however fast that clock runs
-    stepHours: 1,
-    load: f.load,
-    p10: f.p10,
-    p90: f.p90,
-    ...(f.modelId !== '' && { model: { id: f.modelId, version: f.modelVersion, sha256: f.modelSha256 } }),
-    ...(f.fallbackCode !== '' && { fallback: { code: f.fallbackCode as FallbackCode } }),
-  };
-}
-
 function loadDecisionKeys(file: string | undefined): Map<string, KeyObject> {
   const keys = new Map<string, KeyObject>();
   if (file === undefined) return keys;
@@ -192,6 +174,8 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
 
   // What each cycle saw, for the backtest on this edge's store (replay.ts).
   const cycleLog = new CycleLog(join(deps.dataDir, 'dispatch.db'));
+  // parsed once per forecast issue, not once per cycle
+  const forecast = new NewestForecast(deps.store, ps.forecastTarget);
   const gate = trustedKeys.size > 0 ? new DecisionGate({ db: join(deps.dataDir, 'decisions.db'), trustedKeys, edgeId: deps.edgeId, siteId: deps.siteId, clockMs: clock, timeFloorMs: clock }) : undefined;
   if (!gate) log.warn('no dispatch.decisionKey configured: every decision from the hub will be refused (escalations can only expire)');
 
@@ -257,7 +241,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
       socPct: values.get(ps.battery.socTag)?.value,
       voltagePu: values.get(il.voltageTag)?.value,
       feederKw: values.get(ps.feederTag)?.value,
-      forecast: newestForecast(deps.store, ps.forecastTarget),
+      forecast: forecast.get(),
       policy: deps.policy(),
       hubReachable: deps.hubReachable(),
     });
@@ -287,11 +271,10 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
     try {
       const s = snapshot();
       cyclePolicy = s.policy;
-      cycleLog.record({ nowMs: s.nowMs, socPct: s.socPct ?? null, voltagePu: s.voltagePu ?? null, feederKw: s.feederKw ?? null, forecast: s.forecast ?? null, hubReachable: s.hubReachable, policy: s.policy ? { id: s.policy.policyId, version: s.policy.version } : null, controller });
       const result = control({ nowMs: s.nowMs, socPct: s.socPct, forecast: s.forecast, ...(s.feederKw !== undefined && { measuredLoadKw: s.feederKw }) });
       const fresh = result.proposals.filter((p) => !journal.holds(p.controller, p.intervalStartMs));
       const tally = autoTally(s.nowMs);
-      const summary = await dispatcher.cycle(fresh, {
+      const cycled = dispatcher.cycle(fresh, {
         nowMs: s.nowMs,
         ...(s.voltagePu !== undefined && { voltagePu: s.voltagePu }),
         ...(s.socPct !== undefined && { stateOfChargePct: s.socPct }),
@@ -300,6 +283,15 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
         autoCountLastHour: tally.count,
         autoEnergyKwhToday: tally.energyKwh,
       });
+      // Recorded once this cycle's proposals are journaled (dispatcher.cycle runs synchronously up
+      // to its first wait): the backtest's record stays off the path from reading to proposal. A
+      // record that fails is logged, not fatal: it is for the backtest, not for safety.
+      try {
+        cycleLog.record({ nowMs: s.nowMs, socPct: s.socPct ?? null, voltagePu: s.voltagePu ?? null, feederKw: s.feederKw ?? null, forecast: s.forecast ?? null, hubReachable: s.hubReachable, policy: s.policy ? { id: s.policy.policyId, version: s.policy.version } : null, controller });
+      } catch (err) {
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'dispatch cycle not recorded for the backtest');
+      }
+      const summary = await cycled;
       log.debug({ status: result.status, proposals: fresh.map((p) => p.id), policy: s.policy ? `${s.policy.policyId} v${s.policy.version}` : null, hubReachable: s.hubReachable }, `dispatch cycle: ${result.note}`);
       return { status: result.status, proposals: fresh.map((p) => p.id), summary, note: result.note };
     } finally {

@@ -53,7 +53,8 @@ export function toProposedAction(p: Proposal): ProposedAction {
   };
 }
 
-function deepFreeze<T>(v: T): T {
+/** Freezes `v` and everything it holds (a sealed proposal, a cached forecast). */
+export function deepFreeze<T>(v: T): T {
   if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
     Object.freeze(v);
     for (const x of Object.values(v)) deepFreeze(x);

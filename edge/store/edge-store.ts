@@ -65,6 +65,8 @@ export class EdgeStore {
   lastFresh = 0;
   private readonly raw: RawReadings;
   private droppedNow: Gap[] = [];
+  /** Per forecast target, how many commits stored a forecast of it (readers cache per issue). */
+  private readonly forecastIssues = new Map<string, number>();
 
   constructor(
     readonly path: string,
@@ -127,8 +129,18 @@ export class EdgeStore {
       if (this.bytes > this.limits.maxBytes) this.dropTelemetry('outbox_full', this.limits.dropPolicy);
       return seqs;
     });
+    // counted once committed: a rolled-back forecast never invalidates a reader's cache
+    for (const target of new Set((batch.forecasts ?? []).map((f) => f.target))) this.forecastIssues.set(target, (this.forecastIssues.get(target) ?? 0) + 1);
     this.compactIfDue();
     return seqs;
+  }
+
+  /**
+   * Changes whenever a commit stores a forecast of `target` (through this store, the only writer
+   * of its file): a reader keeps what it parsed from `forecasts(target)` while this stays the same.
+   */
+  forecastIssue(target: string): number {
+    return this.forecastIssues.get(target) ?? 0;
   }
 
   /** Moves the raw readings journal into per-tag chunks when it is time (a failure leaves it for the next try). */
