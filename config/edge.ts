@@ -307,10 +307,22 @@ const interlocks = z
     maxStepKw: powerKw.refine((v) => v > 0, { message: 'expected a step above 0' }),
   })
   .superRefine(socBounds);
+/**
+ * Cycles started by readings, besides the timer: a new good reading of one of `tags` starts a
+ * cycle at once, unless one started less than `debounce` ago; then one more starts when that
+ * time is up (however many readings came meanwhile).
+ */
+const onReading = z
+  .strictObject({
+    tags: z.array(z.string().min(1)).min(1, { message: 'expected at least one tag id' }),
+    debounce: duration.default(250),
+  })
+  .transform(({ debounce, ...rest }) => ({ ...rest, debounceMs: debounce }));
 const dispatchSection = z
   .strictObject({
     /** The cycle: snapshot, controllers, dispatcher. */
     every: duration.default(10_000),
+    onReading: onReading.optional(),
     /** A device write (with its read-back) not verified within this is aborted. */
     writeTimeout: duration.default(5_000),
     /** The hub's public decision key (PEM file); without it every hub decision is refused. */
@@ -434,6 +446,7 @@ export const edgeConfigSchema = z
       tagProblem(['dispatch', 'peakShaving', 'battery', 'socTag'], ps.battery.socTag);
       tagProblem(['dispatch', 'interlocks', 'voltageTag'], cfg.dispatch.interlocks?.voltageTag);
     }
+    cfg.dispatch.onReading?.tags.forEach((tag, i) => tagProblem(['dispatch', 'onReading', 'tags', i], tag));
     cfg.forecast.targets.forEach((t, i) => {
       if (!seen.has(t.tag) && !cfg.sources.some((s) => s.kind === 'sparkplug' && s.discover)) {
         ctx.addIssue({ code: 'custom', path: ['forecast', 'targets', i, 'tag'], message: `expected the id of a configured tag, got '${t.tag}' (tags: ${[...seen.keys()].slice(0, 8).join(', ')}${seen.size > 8 ? ', ...' : ''})` });

@@ -227,8 +227,6 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     for (const s of sources) s.stored?.(ok);
   };
   const persist = (readings: readonly Reading[]): void => {
-    // the latest values feed only the dispatch loop: a gateway that does not dispatch pays nothing per reading
-    if (dispatch) latest.update(readings);
     const aggregates = pendingAggregates;
     pendingAggregates = [];
     const started = performance.now();
@@ -314,6 +312,14 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
         tap((result) => report(s.name, result)),
         map((result) => result.readings),
         filter((b) => b.length > 0),
+        // the dispatch loop sees a reading as it passes validation, not after the batch's flush
+        // (up to uplink.flushInterval later): its latest value, and the cycle it may start
+        // (dispatch.onReading), whose decision its own journal makes durable
+        tap((b) => {
+          if (!dispatch) return;
+          latest.update(b);
+          dispatch.onReadings(b);
+        }),
       ),
     ),
   )

@@ -1,8 +1,9 @@
 /**
- * The latest good value of each tag, as the pipeline stored it: what the dispatch loop builds its
- * snapshot from. Updated in the agent's `persist()` after each group commit; a reading older than
- * the one held (a late one) does not replace it; readings that are not Good, or flagged by the
- * pipeline, are skipped (a controller must not act on a suspect value).
+ * The latest good value of each tag, as the pipeline validated it: what the dispatch loop builds
+ * its snapshot from. Updated by the agent as each source's batch leaves ingest (ahead of the group
+ * commit, only on a gateway that dispatches); a reading older than the one held (a late one)
+ * does not replace it; readings that are not Good, or flagged by the pipeline, are skipped (a
+ * controller must not act on a suspect value).
  * State kept: one { value, tsMs } per tag.
  */
 import { Quality, type Reading } from '../protocols/index.js';
@@ -12,12 +13,17 @@ export interface LatestValue {
   tsMs: number;
 }
 
+/** Whether a reading may become a tag's latest value: Good, not flagged by the pipeline, finite. */
+export function usableReading(r: Reading): boolean {
+  return r.quality === Quality.Good && (r.flags ?? 0) === 0 && Number.isFinite(r.value);
+}
+
 export class LatestValues {
   private readonly values = new Map<string, LatestValue>();
 
   update(readings: readonly Reading[]): void {
     for (const r of readings) {
-      if (r.quality !== Quality.Good || (r.flags ?? 0) !== 0 || !Number.isFinite(r.value)) continue;
+      if (!usableReading(r)) continue;
       const held = this.values.get(r.tagId);
       if (held === undefined) this.values.set(r.tagId, { value: r.value, tsMs: r.tsMs });
       else if (r.tsMs >= held.tsMs) {

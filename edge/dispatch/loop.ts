@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { EdgeAuditLog } from '../audit/index.js';
 import type { EdgeConfig } from '../../config/index.js';
-import { decisionKeyId, signedDecisionFromWire, type SignedDecisionWire } from '../../protocols/index.js';
+import { decisionKeyId, signedDecisionFromWire, type Reading, type SignedDecisionWire } from '../../protocols/index.js';
 import type { LatestValue, LatestValues } from '../latest-values.js';
 import type { PolicyContext, ProposedAction, Verdict } from '../policy/index.js';
 import type { EdgeStore } from '../store/edge-store.js';
@@ -40,6 +40,7 @@ import { checkInterlocks } from './interlocks.js';
 import { CycleLog, type RecordedController } from './cycle-log.js';
 import { DispatchJournal } from './journal.js';
 import { NewestForecast } from './newest-forecast.js';
+import { ReadingTrigger } from './reading-trigger.js';
 import { contentOf } from './proposal.js';
 import { DispatchError, type Proposal } from './types.js';
 
@@ -101,6 +102,8 @@ export interface DispatchLoop {
   readonly dispatcher: Dispatcher;
   /** Runs one cycle now (the timer calls it too). */
   cycle(): Promise<CycleReport>;
+  /** Readings as the pipeline passes them: with `dispatch.onReading`, a watched tag's reading starts a cycle (reading-trigger.ts). */
+  onReadings(readings: readonly Reading[]): void;
   /** A decision from the hub, as the uplink decoded it. */
   onDecision(wire: SignedDecisionWire): Promise<void>;
   stop(): Promise<void>;
@@ -315,19 +318,24 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
     if (!applied.ok) log.warn({ proposal: d.proposalId, error: applied.error, state: applied.state }, 'admitted hub decision could not be applied');
   };
 
+  const cycleFailed = (err: unknown) => log.error({ err: err instanceof Error ? err.stack : String(err) }, 'dispatch cycle failed');
   const timer = setInterval(() => {
-    cycle().catch((err: unknown) => log.error({ err: err instanceof Error ? err.stack : String(err) }, 'dispatch cycle failed'));
+    cycle().catch(cycleFailed);
   }, config.everyMs);
-  log.info({ everyMs: config.everyMs, target: ps.forecastTarget, setpoint: ps.battery.setpointNodeId, decisionKeys: trustedKeys.size }, 'dispatch loop started');
+  // besides the timer: a watched tag's reading starts a cycle at once (debounced)
+  const trigger = config.onReading && new ReadingTrigger({ tags: config.onReading.tags, debounceMs: config.onReading.debounceMs, run: cycle, onError: cycleFailed });
+  log.info({ everyMs: config.everyMs, onReading: config.onReading ?? null, target: ps.forecastTarget, setpoint: ps.battery.setpointNodeId, decisionKeys: trustedKeys.size }, 'dispatch loop started');
 
   return {
     config,
     journal,
     dispatcher,
     cycle,
+    onReadings: (readings) => trigger?.onReadings(readings),
     onDecision,
     async stop() {
       clearInterval(timer);
+      trigger?.stop();
       await dispatcher.idle();
       await device.close();
       gate?.close();

@@ -219,11 +219,12 @@ describe('policy section', () => {
 describe('dispatch section', () => {
   it("the commented dispatch example in config/edge.example.yaml parses once uncommented, with units compiled", () => {
     const [before, after] = readFileSync('config/edge.example.yaml', 'utf8').split('\ndispatch:\n');
-    const text = `${before}\ndispatch:\n${after!.replace(/^  # (?=decisionKey|peakShaving|interlocks| {2})/gm, '  ')}`;
+    const text = `${before}\ndispatch:\n${after!.replace(/^  # (?=decisionKey|onReading|peakShaving|interlocks| {2})/gm, '  ')}`;
     const cfg = loadEdgeConfig(file('dispatch-example.yaml', text), { env: {} });
     expect(cfg.dispatch).toMatchObject({ everyMs: 10_000, writeTimeoutMs: 5_000, interlocks: { socMinPct: 15, socMaxPct: 92, voltageBandPu: [0.95, 1.05], maxStepKw: 500 } });
     expect(cfg.dispatch.peakShaving).toMatchObject({ limitKw: 3400, battery: { capacityKwh: 2000, maxDischargeKw: 1000, socMinPct: 10 } });
     expect(isAbsolute(cfg.dispatch.decisionKey!)).toBe(true);
+    expect(cfg.dispatch.onReading).toEqual({ tags: ['feeder1.active_power_kw', 'bess1.soc_pct', 'feeder1.voltage_pu'], debounceMs: 250 });
   });
 
   it('rejects a controller without interlocks and a tag nobody reads, readably', () => {
@@ -231,11 +232,13 @@ describe('dispatch section', () => {
       loadEdgeConfig(
         file(
           'dispatch-bad.yaml',
-          `${minimalEdge}dispatch:\n  peakShaving:\n    forecastTarget: f1\n    feederTag: nope\n    limitKw: 3 MW\n    endpoint: opc.tcp://127.0.0.1:4840\n    battery: { setpointNodeId: "ns=1;s=B", socTag: t1, capacityKwh: 2 MWh, maxDischargeKw: 1 MW, maxChargeKw: 1 MW, socMinPct: 90, socMaxPct: 10 }\n`,
+          `${minimalEdge}dispatch:\n  peakShaving:\n    forecastTarget: f1\n    feederTag: nope\n    limitKw: 3 MW\n    endpoint: opc.tcp://127.0.0.1:4840\n    battery: { setpointNodeId: "ns=1;s=B", socTag: t1, capacityKwh: 2 MWh, maxDischargeKw: 1 MW, maxChargeKw: 1 MW, socMinPct: 90, socMaxPct: 10 }\n  onReading: { tags: [t1, nope2] }\n`,
         ),
         { env: {} },
       ),
     );
+    expect(p.some((l) => l.includes("dispatch.onReading.tags.1: expected the id of a configured tag, got 'nope2'"))).toBe(true);
+    expect(p.some((l) => l.includes('dispatch.onReading.tags.0'))).toBe(false);
     expect(p.some((l) => l.includes('dispatch.interlocks: expected interlocks'))).toBe(true);
     expect(p.some((l) => l.includes('dispatch.peakShaving.battery.socMaxPct: expected socMaxPct above socMinPct (90 %)'))).toBe(true);
   });
