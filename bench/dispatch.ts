@@ -15,13 +15,18 @@
  *    HTTP client, which can only make the figures worse.
  *
  * One round per proposal: commit a forecast whose next interval peaks 300 or 400 kW over the
- * feeder limit (the policy escalates anything above 250 kW); on the next feeder reading that
- * reaches the edge, run a dispatch cycle (the reading triggers it: the loop's own timer is set to
- * 1 h here); poll GET /api/approvals?state=pending back to back until the escalation shows; then
- * POST /approve and wait for the write on the simulator.
- *  1. reading -> proposal: reading seen by the edge (its latest values updated, the cycle started
- *     then, ahead of the telemetry commit) -> the proposal journaled: snapshot, controller, policy
- *     and one durable SQLite commit, whose floor on this disk is measured and reported beside it;
+ * feeder limit (the policy escalates anything above 250 kW); the next feeder reading that
+ * reaches the edge starts a dispatch cycle by the product's own trigger (`dispatch.onReading` on
+ * the feeder tag, debounce under the sampling period; the loop's timer is set to 1 h here); poll
+ * GET /api/approvals?state=pending back to back until the escalation shows; then POST /approve
+ * and wait for the write on the simulator.
+ *  1. reading -> proposal: reading seen by the edge (its latest values updated as the batch leaves
+ *     ingest, the cycle started then, ahead of the telemetry commit) -> the proposal formed (the
+ *     controller's output) and -> journaled (snapshot, controller, policy, the journal's first
+ *     commit, without an fsync: journal.ts says why); -> the escalation durable in the outbox
+ *     (the gating transition and the outbox commit, each fsynced), reported beside it with the
+ *     floor of such a commit on this disk. The same steps, the path as it was against as it is,
+ *     on their own (bench/dispatch-steps.ts), in the same run;
  *  2. escalation -> hub API: committed to the edge's outbox -> first pending list that holds it
  *     (upper bound: the response's arrival; the poll's own round trip is reported);
  *  3. approve -> setpoint: POST /approve sent -> the OPC UA write at the server (hub signs,
@@ -44,6 +49,7 @@ import { decodeEnvelope, uplinkTopic, type Reading } from '../protocols/index.js
 import { startSubstation, substationDefaults } from '../simulators/index.js';
 import { startHubProcess } from './dispatch-hub.js';
 import { policyView, probeLogger, sqliteCommitFloor, stats, within } from './dispatch-parts.js';
+import { benchDispatchSteps } from './dispatch-steps.js';
 import { machine } from './machine.js';
 
 const EDGE = 'edge-bench';
@@ -53,6 +59,7 @@ const STEP_MS = 3_600_000;
 const FEEDER = 'feeder1.active_power_kw';
 const SETPOINT = 'ns=1;s=BESS1.PowerSetpoint';
 const SAMPLING_MS = 200;
+const TRIGGER_DEBOUNCE_MS = 50; // under the sampling period: each feeder reading starts its own cycle
 const DEFAULT_PERIOD_MS = 10_000; // config/edge.ts dispatch.every
 const BASELINE_POLL_MS = 1_000;
 const WARMUP = 3;
@@ -116,6 +123,7 @@ export async function benchDispatch(flags: string[]) {
         sources: [{ kind: 'opcua', name: 'substation', endpoint: sim.endpointUrl, samplingInterval: SAMPLING_MS, publishingInterval: SAMPLING_MS, tags: [tag(FEEDER), tag('feeder1.voltage_pu'), tag('bess1.soc_pct')] }],
         dispatch: {
           every: '1h',
+          onReading: { tags: [FEEDER], debounce: `${TRIGGER_DEBOUNCE_MS}ms` },
           writeTimeout: '5s',
           decisionKey: keyFile,
           peakShaving: {
@@ -131,16 +139,25 @@ export async function benchDispatch(flags: string[]) {
       'bench edge',
     );
     const policy = policyView();
-    const traces = new Map<string, { journaled?: number; outboxed?: number }>();
+    // the feeder reading the edge saw last, and whether a cycle is being started by it right now
+    let feederSeenAt = 0;
+    let inTrigger = false;
+    let onJournaled: ((id: string) => void) | undefined;
+    const traces = new Map<string, { arrivedAt?: number; startedByReading?: boolean; formed?: number; journaled?: number; outboxed?: number }>();
     const agent = await startAgent(config, {
       logger: pino({ level: 'info' }, edgeLog),
       dispatchPolicy: () => policy, // compiled once, as the edge's active signed policy is
       dispatchTrace: (event, id) => {
         const t = performance.now();
         const r = traces.get(id) ?? {};
-        if (event === 'journaled') r.journaled = t;
+        if (event === 'formed') {
+          r.formed = t;
+          r.arrivedAt = feederSeenAt;
+          r.startedByReading = inTrigger;
+        } else if (event === 'journaled') r.journaled = t;
         else r.outboxed = t;
         traces.set(id, r);
+        if (event === 'journaled') onJournaled?.(id);
       },
     });
     cleanup.push(() => agent.stop());
@@ -153,22 +170,27 @@ export async function benchDispatch(flags: string[]) {
       await sleep(20);
     }
 
-    // the reading that triggers a cycle: the next feeder reading after `arm`
-    let armed: ((atMs: number) => void) | undefined;
+    // when the edge sees each feeder reading (the latest values updated, then the loop's trigger)
     const update = agent.latest.update.bind(agent.latest);
     agent.latest.update = (readings: readonly Reading[]) => {
+      if (readings.some((r) => r.tagId === FEEDER)) feederSeenAt = performance.now();
       update(readings);
-      if (armed && readings.some((r) => r.tagId === FEEDER)) {
-        const fire = armed;
-        armed = undefined;
-        fire(performance.now());
+    };
+    const onReadings = loop.onReadings.bind(loop);
+    (loop as { onReadings: typeof loop.onReadings }).onReadings = (readings) => {
+      inTrigger = true;
+      try {
+        onReadings(readings);
+      } finally {
+        inTrigger = false;
       }
     };
-    const triggeredCycle = () =>
-      new Promise<{ arrivedAt: number; report: Awaited<ReturnType<typeof loop.cycle>> }>((resolve, reject) => {
-        // at once, ahead of the telemetry group commit: the cycle needs only the latest values,
-        // and what it decides is made durable by its own journal
-        armed = (arrivedAt) => void loop.cycle().then((report) => resolve({ arrivedAt, report }), reject);
+    const nextJournaled = () =>
+      new Promise<string>((resolve) => {
+        onJournaled = (id) => {
+          onJournaled = undefined;
+          resolve(id);
+        };
       });
 
     // the naive console: the newest escalations, whatever their state, every second
@@ -187,7 +209,10 @@ export async function benchDispatch(flags: string[]) {
       await baselinePoller.catch(() => undefined);
     });
 
+    const readingToFormed: number[] = [];
     const readingToProposal: number[] = [];
+    const readingToOutboxed: number[] = [];
+    let debouncedCycles = 0;
     const escalationToHub: number[] = [];
     const measured: string[] = [];
     const escalationToBroker: number[] = [];
@@ -199,14 +224,14 @@ export async function benchDispatch(flags: string[]) {
       const kw = i % 2 === 0 ? 300 : 400;
       const startMs = Date.now() - 1_000;
       const load = [LIMIT_KW + kw, LIMIT_KW + kw, 4000];
+      const journaled = nextJournaled();
       agent.store.commit({
         forecasts: [{ target: 'feeder1-load', tag: FEEDER, horizon: 'hour-ahead', role: 'active', issuedAtMs: Date.now(), firstHourMs: startMs, hourMs: STEP_MS, load, p10: load.map((v) => v * 0.97), p90: load.map((v) => v * 1.03), fallbackCode: '', fallbackReason: '', latencyUs: 0 }],
       });
-      const { arrivedAt, report } = await within('a feeder reading and its cycle', 10_000, triggeredCycle());
-      const id = report.proposals[0];
-      const rec = id === undefined ? undefined : loop.journal.get(id);
-      if (!rec || rec.state !== 'escalated' || rec.proposal.setpoint.value !== kw) throw new Error(`round ${i}: expected one escalated ${kw} kW proposal, got ${report.status} ${report.note} (${rec?.state}, ${rec?.proposal.setpoint.value} kW)`);
-      const trace = traces.get(id!)!;
+      const id = await within('a feeder reading and the cycle it starts', 10_000, journaled);
+      const rec = loop.journal.get(id);
+      if (!rec || rec.state !== 'escalated' || rec.proposal.setpoint.value !== kw) throw new Error(`round ${i}: expected one escalated ${kw} kW proposal, got ${id} (${rec?.state}, ${rec?.proposal.setpoint.value} kW)`);
+      const trace = traces.get(id)!;
 
       // escalation -> visible at the hub API: back-to-back polls
       let row: PendingRow | undefined;
@@ -231,16 +256,19 @@ export async function benchDispatch(flags: string[]) {
         await sleep(1);
       }
       const writtenAt = writes.slice(writesBefore).find((w) => w.value === kw)!.atMs;
-      while (loop.journal.get(id!)!.state !== 'executed') {
-        if (performance.now() - wStart > 10_000) throw new Error(`round ${i}: ${id} is ${loop.journal.get(id!)!.state}, not executed, 10 s after the approval`);
+      while (loop.journal.get(id)!.state !== 'executed') {
+        if (performance.now() - wStart > 10_000) throw new Error(`round ${i}: ${id} is ${loop.journal.get(id)!.state}, not executed, 10 s after the approval`);
         await sleep(1);
       }
       const executedAt = performance.now();
       if (i < WARMUP) continue;
-      readingToProposal.push(trace.journaled! - arrivedAt);
+      if (!trace.startedByReading) debouncedCycles++;
+      readingToFormed.push(trace.formed! - trace.arrivedAt!);
+      readingToProposal.push(trace.journaled! - trace.arrivedAt!);
+      readingToOutboxed.push(trace.outboxed! - trace.arrivedAt!);
       escalationToHub.push(visibleAt - trace.outboxed!);
-      measured.push(id!);
-      escalationToBroker.push(atBroker.get(id!)! - trace.outboxed!);
+      measured.push(id);
+      escalationToBroker.push(atBroker.get(id)! - trace.outboxed!);
       pollRoundTrip.push(pollMs);
       approveToSetpoint.push(writtenAt - approveAt);
       approveToExecuted.push(executedAt - approveAt);
@@ -255,6 +283,8 @@ export async function benchDispatch(flags: string[]) {
     const escalationToHubBaseline = measured.map((id) => baselineSeen.get(id)! - traces.get(id)!.outboxed!);
     log('SQLite commit floor on this disk');
     const floor = sqliteCommitFloor(dir);
+    log('the steps of reading -> proposal, the path as it was against as it is');
+    const steps = benchDispatchSteps(mkdtempSync(join(dir, 'steps-')), quick ? 100 : 400);
     const r2p = stats(readingToProposal);
     const e2h = stats(escalationToHub);
     const a2s = stats(approveToSetpoint);
@@ -272,15 +302,20 @@ export async function benchDispatch(flags: string[]) {
         setpointSeenAt: 'server side, synchronously on the OPC UA write (no subscription, no publishing interval in the figure)',
         hubPoll: 'back to back GET /api/approvals?state=pending, logged-in session',
         proposals: 'escalated discharges of 300 / 400 kW, each approved by one operator',
+        readingTrigger: `dispatch.onReading on ${FEEDER}, debounce ${TRIGGER_DEBOUNCE_MS} ms`,
       },
       figures: {
+        readingToProposalFormed: stats(readingToFormed),
         readingToProposal: r2p,
+        readingToEscalationDurable: stats(readingToOutboxed),
+        cyclesNotStartedByTheirReading: debouncedCycles,
         escalationToHub: { ...e2h, pollRoundTripP50Ms: stats(pollRoundTrip).p50Ms, ofWhichToBroker: stats(escalationToBroker) },
         approveToSetpoint: a2s,
         approveToExecuted: stats(approveToExecuted),
         sqliteCommitFloor: floor,
-        baseline: { escalationToHubPolling1s: baseline, readingToProposalTimer10s: timer },
-        speedup: { escalationToHubP50: round(baseline.p50Ms / e2h.p50Ms, 1) },
+        steps,
+        baseline: { escalationToHubPolling1s: baseline, readingToProposalTimer10s: timer, readingToProposalStepsBefore: steps.before.total },
+        speedup: { escalationToHubP50: round(baseline.p50Ms / e2h.p50Ms, 1), readingToProposalStepsP50: round(steps.before.total.p50Ms / steps.after.total.p50Ms, 1), readingToProposalStepsP99: round(steps.before.total.p99Ms / steps.after.total.p99Ms, 1) },
       },
       targets: {
         ...TARGETS,

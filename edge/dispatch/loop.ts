@@ -71,11 +71,11 @@ export interface DispatchLoopDeps {
   clock: () => number;
   /** The edge's audit chain: proposal -> policy outcome -> decision -> execution -> observed effect. */
   audit?: EdgeAuditLog;
-  /** Latency probe (bench/dispatch.ts): a proposal journaled, an escalation committed to the outbox. Must not throw. */
+  /** Latency probe (bench/dispatch.ts): a proposal formed (the controller's, not held yet), journaled, an escalation committed to the outbox. Must not throw. */
   trace?: (event: DispatchTraceEvent, proposalId: string) => void;
 }
 
-export type DispatchTraceEvent = 'journaled' | 'escalation-outboxed';
+export type DispatchTraceEvent = 'formed' | 'journaled' | 'escalation-outboxed';
 
 /** The frozen process image of one cycle. */
 export interface CycleSnapshot {
@@ -276,6 +276,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
       cyclePolicy = s.policy;
       const result = control({ nowMs: s.nowMs, socPct: s.socPct, forecast: s.forecast, ...(s.feederKw !== undefined && { measuredLoadKw: s.feederKw }) });
       const fresh = result.proposals.filter((p) => !journal.holds(p.controller, p.intervalStartMs));
+      for (const p of fresh) deps.trace?.('formed', p.id);
       const tally = autoTally(s.nowMs);
       const cycled = dispatcher.cycle(fresh, {
         nowMs: s.nowMs,
