@@ -114,6 +114,8 @@ export class DispatchJournal {
   private readonly relaxed: { normal: () => void; full: () => void } | undefined;
   private readonly clock: () => number;
   private readonly onTransition: JournalOptions['onTransition'];
+  /** Prepared once per SQL text: compiling a statement costs about as much as running it. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** Opens (creating) the journal tables in a SQLite file, or in a database the caller holds. */
   constructor(fileOrDb: string | Database.Database, options: JournalOptions) {
@@ -195,12 +197,12 @@ export class DispatchJournal {
 
   /** Escalated proposals waiting for a decision, oldest first. */
   pending(): DispatchRecord[] {
-    return (this.db.prepare("SELECT * FROM dispatch_proposals WHERE state = 'escalated' ORDER BY seq").all() as Row[]).map(toRecord);
+    return (this.stmt("SELECT * FROM dispatch_proposals WHERE state = 'escalated' ORDER BY seq").all() as Row[]).map(toRecord);
   }
 
   /** Every proposal not in a final state, in the order they were journaled: what a restart resumes. */
   resumable(): DispatchRecord[] {
-    return (this.db.prepare(`SELECT * FROM dispatch_proposals WHERE ${NOT_FINAL} ORDER BY seq`).all() as Row[]).map(toRecord);
+    return (this.stmt(`SELECT * FROM dispatch_proposals WHERE ${NOT_FINAL} ORDER BY seq`).all() as Row[]).map(toRecord);
   }
 
   /**
@@ -208,22 +210,41 @@ export class DispatchJournal {
    * whatever its state. An index lookup: a cycle asks it once per proposal, and the journal grows.
    */
   holds(controller: string, intervalStartMs: number): boolean {
-    return this.db.prepare("SELECT 1 FROM dispatch_proposals WHERE json_extract(proposal_json, '$.controller') = ? AND json_extract(proposal_json, '$.intervalStartMs') = ? LIMIT 1").get(controller, intervalStartMs) !== undefined;
+    return this.stmt("SELECT 1 FROM dispatch_proposals WHERE json_extract(proposal_json, '$.controller') = ? AND json_extract(proposal_json, '$.intervalStartMs') = ? LIMIT 1").get(controller, intervalStartMs) !== undefined;
+  }
+
+  /**
+   * The policy's rate-limit counters: auto proposals whose write started (attempt 1) and whose
+   * state changed at or after `countSinceMs` (how many) and `energySinceMs` (their energy, summed
+   * in journal order). The same as walking `changedSince` but without parsing every record of
+   * the day: a cycle asks it on the path from reading to proposal, and the day's journal grows.
+   */
+  autoActivity(countSinceMs: number, energySinceMs: number): { count: number; energyKwh: number } {
+    const rows = this.stmt(
+      "SELECT state_since_ms AS since, json_extract(proposal_json, '$.energyKwh') AS energyKwh FROM dispatch_proposals INDEXED BY dispatch_proposals_since WHERE state_since_ms >= ? AND attempt > 0 AND json_extract(verdict_json, '$.outcome') = 'auto' ORDER BY seq",
+    ).all(Math.min(countSinceMs, energySinceMs)) as { since: number; energyKwh: number }[];
+    let count = 0;
+    let energyKwh = 0;
+    for (const r of rows) {
+      if (r.since >= countSinceMs) count++;
+      if (r.since >= energySinceMs) energyKwh += r.energyKwh;
+    }
+    return { count, energyKwh };
   }
 
   /** Proposals whose state changed at or after `ms` (state_since_ms), in journal order: an index range. */
   changedSince(ms: number): DispatchRecord[] {
     // INDEXED BY: left to itself, the planner walks the seq index (whole table) to skip the sort
-    return (this.db.prepare('SELECT * FROM dispatch_proposals INDEXED BY dispatch_proposals_since WHERE state_since_ms >= ? ORDER BY seq').all(ms) as Row[]).map(toRecord);
+    return (this.stmt('SELECT * FROM dispatch_proposals INDEXED BY dispatch_proposals_since WHERE state_since_ms >= ? ORDER BY seq').all(ms) as Row[]).map(toRecord);
   }
 
   all(): DispatchRecord[] {
-    return (this.db.prepare('SELECT * FROM dispatch_proposals ORDER BY seq').all() as Row[]).map(toRecord);
+    return (this.stmt('SELECT * FROM dispatch_proposals ORDER BY seq').all() as Row[]).map(toRecord);
   }
 
   /** The history of one proposal, oldest first. */
   history(id: string): DispatchEventRecord[] {
-    const rows = this.db.prepare('SELECT * FROM dispatch_events WHERE proposal_id = ? ORDER BY seq').all(id) as { seq: number; proposal_id: string; from_state: DispatchState | null; to_state: DispatchState; event_json: string; reason: string | null; at_ms: number }[];
+    const rows = this.stmt('SELECT * FROM dispatch_events WHERE proposal_id = ? ORDER BY seq').all(id) as { seq: number; proposal_id: string; from_state: DispatchState | null; to_state: DispatchState; event_json: string; reason: string | null; at_ms: number }[];
     return rows.map((r) => ({ seq: r.seq, proposalId: r.proposal_id, from: r.from_state, to: r.to_state, event: JSON.parse(r.event_json) as DispatchEventRecord['event'], reason: r.reason, atMs: r.at_ms }));
   }
 
@@ -239,8 +260,7 @@ export class DispatchJournal {
       return { created: false, record: toRecord(existing) };
     }
     const now = this.clock();
-    this.db
-      .prepare('INSERT INTO dispatch_proposals (id, hash, proposal_json, verdict_json, state, created_ms, state_since_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM dispatch_proposals))')
+    this.stmt('INSERT INTO dispatch_proposals (id, hash, proposal_json, verdict_json, state, created_ms, state_since_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM dispatch_proposals))')
       .run(p.id, p.hash, JSON.stringify(p), JSON.stringify(verdict), 'proposed', now, now);
     this.appendEvent(p.id, null, 'proposed', { type: 'journaled' }, null, now);
     return { created: true, record: toRecord(this.row(p.id)!) };
@@ -255,20 +275,25 @@ export class DispatchJournal {
     const now = this.clock();
     const why = reason ?? (event.type === 'aborted' ? event.reason : null);
     const attempt = event.type === 'executionStarted' ? 1 : 0;
-    const changed = this.db
-      .prepare('UPDATE dispatch_proposals SET state = ?, reason = ?, state_since_ms = ?, attempt = attempt + ? WHERE id = ? AND state = ?')
+    const changed = this.stmt('UPDATE dispatch_proposals SET state = ?, reason = ?, state_since_ms = ?, attempt = attempt + ? WHERE id = ? AND state = ?')
       .run(t.next, why, now, attempt, id, row.state).changes;
     if (changed !== 1) return { ok: false, error: 'EDGE_DISPATCH_CAS_LOST', state: row.state };
     this.appendEvent(id, row.state, t.next, event, why, now);
     return { ok: true, from: row.state, record: toRecord(this.row(id)!) };
   }
 
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (st === undefined) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+
   private row(id: string): Row | undefined {
-    return this.db.prepare('SELECT * FROM dispatch_proposals WHERE id = ?').get(id) as Row | undefined;
+    return this.stmt('SELECT * FROM dispatch_proposals WHERE id = ?').get(id) as Row | undefined;
   }
 
   private appendEvent(id: string, from: DispatchState | null, to: DispatchState, event: DispatchEventRecord['event'], reason: string | null, atMs: number): void {
-    this.db.prepare('INSERT INTO dispatch_events (proposal_id, from_state, to_state, event_json, reason, at_ms) VALUES (?, ?, ?, ?, ?, ?)').run(id, from, to, JSON.stringify(event), reason, atMs);
+    this.stmt('INSERT INTO dispatch_events (proposal_id, from_state, to_state, event_json, reason, at_ms) VALUES (?, ?, ?, ?, ?, ?)').run(id, from, to, JSON.stringify(event), reason, atMs);
   }
 }
 

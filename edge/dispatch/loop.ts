@@ -252,15 +252,8 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
 
   const autoTally = (nowMs: number) => {
     const dayStartMs = nowMs - (nowMs % 86_400_000);
-    let count = 0;
-    let energyKwh = 0;
-    // only what changed since the earlier of the two windows: not the whole (growing) journal
-    for (const r of journal.changedSince(Math.min(nowMs - 3_600_000, dayStartMs))) {
-      if (r.verdict.outcome !== 'auto' || r.attempt === 0) continue;
-      if (r.stateSinceMs >= nowMs - 3_600_000) count++;
-      if (r.stateSinceMs >= dayStartMs) energyKwh += r.proposal.energyKwh;
-    }
-    return { count, energyKwh };
+    // counted in SQL over what changed since the earlier of the two windows: no record of the day parsed
+    return journal.autoActivity(nowMs - 3_600_000, dayStartMs);
   };
 
   let running = false;

@@ -1,7 +1,8 @@
 /**
- * The dispatch journal's two per-cycle queries, which replaced reading the whole journal twice a
- * cycle: `holds` (one proposal per controller interval) and `changedSince` (the auto tally's
- * window). Same answers as a scan, from indexes, also on a journal file opened again.
+ * The dispatch journal's per-cycle queries, which replaced reading the whole journal twice a
+ * cycle: `holds` (one proposal per controller interval), `changedSince` (the records of a window)
+ * and `autoActivity` (the auto tally over that window, counted without parsing the records).
+ * Same answers as a scan, from indexes, also on a journal file opened again.
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -77,6 +78,39 @@ describe('changedSince: the records whose state changed in a window', () => {
     expect(got.every((r) => r.stateSinceMs >= T0 + 3 * 60_000)).toBe(true);
     expect(j.changedSince(T0 + 11 * 60_000)).toEqual([]);
     expect(j.changedSince(0).length).toBe(5);
+    j.close();
+  });
+});
+
+describe('autoActivity: the rate-limit counters without parsing the day', () => {
+  it('counts and sums what walking changedSince counted: auto, write started, in each window', () => {
+    const j = new DispatchJournal(file, { clock });
+    const escalate: Verdict = { ...auto, outcome: 'escalate', ruleId: 'r2' };
+    // minute i: proposal i; even ones auto and started, 3 auto but never started, 5 escalated and started
+    for (let i = 0; i < 8; i++) {
+      now = T0 + i * 60_000;
+      const p = proposal(i, 'peak-shaving', 100 + 10 * i);
+      const verdict = i === 5 ? escalate : auto;
+      j.propose(p, verdict);
+      j.apply(p.id, events.gated(verdict.outcome));
+      if (i === 5) j.apply(p.id, events.decided('approve'));
+      if (i % 2 === 0 || i === 5) j.beginExecution(p.id);
+    }
+    const walk = (countSinceMs: number, energySinceMs: number) => {
+      let count = 0;
+      let energyKwh = 0;
+      for (const r of j.changedSince(Math.min(countSinceMs, energySinceMs))) {
+        if (r.verdict.outcome !== 'auto' || r.attempt === 0) continue;
+        if (r.stateSinceMs >= countSinceMs) count++;
+        if (r.stateSinceMs >= energySinceMs) energyKwh += r.proposal.energyKwh;
+      }
+      return { count, energyKwh };
+    };
+    for (const [c, e] of [[T0, T0], [T0 + 3 * 60_000, T0], [T0, T0 + 5 * 60_000], [T0 + 9 * 60_000, T0 + 9 * 60_000]] as const) {
+      expect(j.autoActivity(c, e)).toEqual(walk(c, e));
+    }
+    expect(j.autoActivity(T0, T0)).toEqual({ count: 4, energyKwh: (100 + 120 + 140 + 160) / 4 });
+    expect(j.autoActivity(T0 + 3 * 60_000, T0)).toEqual({ count: 2, energyKwh: (100 + 120 + 140 + 160) / 4 });
     j.close();
   });
 });
