@@ -3,9 +3,10 @@
  * scratch directory, with the dispatch loop's own parts (store, cycle log, controller, policy,
  * journal): the edge's path as it was (`before`: the newest forecast queried and parsed each
  * cycle, the cycle log recorded ahead of the controller, the proposal's first journaling
- * committed with an fsync) against the path as the loop runs it now (`after`: the forecast
- * cached per issue, the cycle log recorded once the proposals are journaled, the first
- * journaling without an fsync; the gating transition that follows still has one). Both run in
+ * committed with an fsync, WAL checkpoints by whichever commit crosses 1000 pages) against the
+ * path as the loop runs it now (`after`: the forecast cached per issue, the cycle log recorded
+ * once the proposals are journaled and checkpointing there, the first journaling without an
+ * fsync; the gating transition that follows still has one). Both run in
  * the same process, interleaved round by round, so the machine's load falls on both alike.
  *
  * Input: a scratch directory. Output: per step and per path, p50/p99/max in ms. State: none kept.
@@ -61,7 +62,7 @@ export function benchDispatchSteps(dir: string, rounds: number) {
   const beforeDb = new Database(join(dir, 'before.db'));
   beforeDb.pragma('journal_mode = WAL');
   beforeDb.pragma('synchronous = FULL');
-  const journals = { before: new DispatchJournal(beforeDb, { clock: Date.now }), after: new DispatchJournal(join(dir, 'after.db'), { clock: Date.now }) };
+  const journals = { before: new DispatchJournal(beforeDb, { clock: Date.now }), after: new DispatchJournal(join(dir, 'after.db'), { clock: Date.now, autoCheckpoint: false }) };
   const logs = { before: new CycleLog(join(dir, 'before.db')), after: new CycleLog(join(dir, 'after.db')) };
   const cache = new NewestForecast(store, TARGET);
   const empty = () => Object.fromEntries([...STEPS, 'total'].map((s) => [s, [] as number[]])) as Record<Step | 'total', number[]>;

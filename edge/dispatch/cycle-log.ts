@@ -9,6 +9,8 @@
  * Committed without an fsync (WAL, `synchronous = NORMAL`: a process crash keeps it, a power cut
  * may lose the last rows): it is for the backtest, not for safety, and the loop records it after
  * the cycle's proposals are journaled, so it adds nothing to the path from reading to proposal.
+ * Its connection is also the one that checkpoints the file's WAL (SQLite's default, every 1000
+ * pages): the loop opens the journal with `autoCheckpoint: false`, so no journal commit pays for it.
  */
 import Database from 'better-sqlite3';
 import type { ForecastInput } from './controllers/peak-shaving.js';

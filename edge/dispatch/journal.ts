@@ -92,6 +92,13 @@ export interface JournalOptions {
   clock: () => number;
   /** Called after each committed transition (metrics, logs, fault tests); synchronous. */
   onTransition?: (record: DispatchRecord, from: DispatchState | null, event: DispatchEventRecord['event']) => void;
+  /**
+   * false: this connection never checkpoints the WAL (a file the journal opens itself). For a
+   * caller whose other connection on the same file commits off the latency path and checkpoints
+   * there (the loop's cycle log, recorded after each cycle's journaling): otherwise about one
+   * journal commit in a hundred copies the WAL into the database and syncs both. Default true.
+   */
+  autoCheckpoint?: boolean;
 }
 
 interface Row {
@@ -125,6 +132,7 @@ export class DispatchJournal {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 5000');
+      if (options.autoCheckpoint === false) this.db.pragma('wal_autocheckpoint = 0');
       this.owned = true;
       // `PRAGMA synchronous` applies per connection from the next transaction on (see the header)
       const normal = this.db.prepare('PRAGMA synchronous = NORMAL');

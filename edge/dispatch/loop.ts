@@ -169,6 +169,8 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
 
   const journal = new DispatchJournal(join(deps.dataDir, 'dispatch.db'), {
     clock,
+    // the cycle log's connection checkpoints the shared WAL, after each cycle's journaling
+    autoCheckpoint: false,
     onTransition: (r, from, event) => {
       if (from === null) deps.trace?.('journaled', r.proposal.id);
       log.info({ proposal: r.proposal.id, hash: r.proposal.hash, controller: r.proposal.controller, from, to: r.state, event: event.type, reason: r.reason, rule: r.verdict.ruleId, setpointKw: r.proposal.setpoint.value }, `proposal ${r.proposal.id}: ${from ?? 'new'} -> ${r.state}`);
