@@ -2,7 +2,7 @@
  * The newest forecast of one target answered for the active role, as the dispatch loop's
  * snapshot takes it, kept per forecast issue: the store counts the commits that stored a forecast
  * of the target (`forecastIssue`), and only when that count moves is the store asked again and
- * the rows parsed. A forecast is issued about once an hour while the loop cycles every few seconds
+ * its row parsed. A forecast is issued about once an hour while the loop cycles every few seconds
  * and on readings, so nearly every cycle gets the object parsed before (frozen: a cycle can
  * neither change it nor see it change).
  *
@@ -14,10 +14,7 @@ import type { EdgeStore } from '../store/edge-store.js';
 import type { ForecastInput } from './controllers/peak-shaving.js';
 import { deepFreeze } from './proposal.js';
 
-/** The newest rows looked through for an active one (a shadow model's forecasts sit beside them). */
-const ROWS = 8;
-
-export type ForecastSource = Pick<EdgeStore, 'forecasts' | 'forecastIssue'>;
+export type ForecastSource = Pick<EdgeStore, 'newestForecast' | 'forecastIssue'>;
 
 export class NewestForecast {
   private issue: number | undefined;
@@ -40,7 +37,7 @@ export class NewestForecast {
 
 /** The newest forecast of the target answered for the active role, on the agent clock. */
 function read(store: ForecastSource, target: string): Readonly<ForecastInput> | undefined {
-  const f = store.forecasts(target, ROWS).find((r) => r.role === 'active');
+  const f = store.newestForecast(target, 'active');
   if (!f) return undefined;
   return deepFreeze({
     target,

@@ -47,6 +47,43 @@ export interface StoreOptions {
   now?: () => number;
 }
 
+/** A forecast as stored: its values parsed, the model ('' when none) and the fallback's code ('' when none). */
+export interface StoredForecast {
+  role: string;
+  firstHourMs: number;
+  hourMs: number;
+  issuedAtMs: number;
+  horizon: string;
+  load: number[];
+  p10: number[];
+  p90: number[];
+  modelId: string;
+  modelVersion: string;
+  modelSha256: string;
+  fallbackCode: string;
+  latencyUs: number;
+}
+
+const FORECAST_COLUMNS = 'role, first_hour_ms AS firstHourMs, hour_ms AS hourMs, issued_at_ms AS issuedAtMs, horizon, load, p10, p90, model_id AS modelId, model_version AS modelVersion, model_sha256 AS modelSha256, fallback_code AS fallbackCode, latency_us AS latencyUs';
+
+function toStoredForecast(r: Record<string, string | number>): StoredForecast {
+  return {
+    role: String(r.role),
+    firstHourMs: Number(r.firstHourMs),
+    hourMs: Number(r.hourMs),
+    issuedAtMs: Number(r.issuedAtMs),
+    horizon: String(r.horizon),
+    load: JSON.parse(String(r.load)) as number[],
+    p10: JSON.parse(String(r.p10)) as number[],
+    p90: JSON.parse(String(r.p90)) as number[],
+    modelId: String(r.modelId),
+    modelVersion: String(r.modelVersion),
+    modelSha256: String(r.modelSha256),
+    fallbackCode: String(r.fallbackCode),
+    latencyUs: Number(r.latencyUs),
+  };
+}
+
 const UNLIMITED: OutboxLimits = { maxBytes: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.MAX_SAFE_INTEGER, dropPolicy: 'oldest' };
 
 export class EdgeStore {
@@ -96,6 +133,7 @@ export class EdgeStore {
       expired: this.db.prepare(`SELECT seq, bytes, readings, first_ts_ms AS f, last_ts_ms AS l FROM outbox WHERE lane = ${Lane.Telemetry} AND created_ms < ? ORDER BY seq LIMIT 10000`),
       delete: this.db.prepare('DELETE FROM outbox WHERE seq = ?'),
       forecast: this.db.prepare('INSERT OR REPLACE INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      newestForecast: this.db.prepare(`SELECT ${FORECAST_COLUMNS} FROM forecasts WHERE target = ? AND role = ? ORDER BY first_hour_ms DESC LIMIT 1`),
     };
     this.raw = new RawReadings(this.db);
     this.streamId = String(this.s.meta.get('stream_id'));
@@ -344,25 +382,14 @@ export class EdgeStore {
   }
 
   /** The newest forecasts of a target (both roles), newest first. */
-  forecasts(target: string, limit = 48): { role: string; firstHourMs: number; hourMs: number; issuedAtMs: number; horizon: string; load: number[]; p10: number[]; p90: number[]; modelId: string; modelVersion: string; modelSha256: string; fallbackCode: string; latencyUs: number }[] {
-    const rows = this.db
-      .prepare('SELECT role, first_hour_ms AS firstHourMs, hour_ms AS hourMs, issued_at_ms AS issuedAtMs, horizon, load, p10, p90, model_id AS modelId, model_version AS modelVersion, model_sha256 AS modelSha256, fallback_code AS fallbackCode, latency_us AS latencyUs FROM forecasts WHERE target = ? ORDER BY first_hour_ms DESC LIMIT ?')
-      .all(target, limit) as Record<string, string | number>[];
-    return rows.map((r) => ({
-      role: String(r.role),
-      firstHourMs: Number(r.firstHourMs),
-      hourMs: Number(r.hourMs),
-      issuedAtMs: Number(r.issuedAtMs),
-      horizon: String(r.horizon),
-      load: JSON.parse(String(r.load)) as number[],
-      p10: JSON.parse(String(r.p10)) as number[],
-      p90: JSON.parse(String(r.p90)) as number[],
-      modelId: String(r.modelId),
-      modelVersion: String(r.modelVersion),
-      modelSha256: String(r.modelSha256),
-      fallbackCode: String(r.fallbackCode),
-      latencyUs: Number(r.latencyUs),
-    }));
+  forecasts(target: string, limit = 48): StoredForecast[] {
+    return (this.db.prepare(`SELECT ${FORECAST_COLUMNS} FROM forecasts WHERE target = ? ORDER BY first_hour_ms DESC LIMIT ?`).all(target, limit) as Record<string, string | number>[]).map(toStoredForecast);
+  }
+
+  /** The newest forecast of a target answered for one role: a primary-key search, one row parsed. */
+  newestForecast(target: string, role: string): StoredForecast | undefined {
+    const row = this.s.newestForecast.get(target, role) as Record<string, string | number> | undefined;
+    return row && toStoredForecast(row);
   }
 
   aggregates(tagId: string): Aggregate[] {

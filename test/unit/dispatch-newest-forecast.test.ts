@@ -22,10 +22,10 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'gridos-newest-forecast-'));
   store = new EdgeStore(join(dir, 'edge.db'));
   reads = 0;
-  const forecasts = store.forecasts.bind(store);
-  store.forecasts = (target, limit) => {
+  const newest = store.newestForecast.bind(store);
+  store.newestForecast = (target, role) => {
     reads++;
-    return forecasts(target, limit);
+    return newest(target, role);
   };
 });
 afterEach(() => {
