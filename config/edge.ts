@@ -273,6 +273,8 @@ const dispatchBattery = z
     setpointNodeId: z.string().min(1),
     /** The tag id of the battery's state of charge reading. */
     socTag: z.string().min(1),
+    /** The tag id of the battery's measured active power (kW, discharge > 0), for the audit's observed effect. */
+    powerTag: z.string().min(1).optional(),
     capacityKwh: energyKwh.refine((v) => v > 0, { message: 'expected a capacity above 0' }),
     maxDischargeKw: powerKw.refine((v) => v >= 0, { message: 'expected a power >= 0' }),
     maxChargeKw: powerKw.refine((v) => v >= 0, { message: 'expected a power >= 0' }),
@@ -315,15 +317,17 @@ const dispatchSection = z
     writeTimeout: duration.default(5_000),
     /** The hub's public decision key (PEM file); without it every hub decision is refused. */
     decisionKey: z.string().min(1).optional(),
+    /** How long after a setpoint is executed the audit records its observed effect (feeder load, battery power and SoC). */
+    effectAfter: duration.default(60_000),
     peakShaving: peakShaving.optional(),
     interlocks: interlocks.optional(),
   })
-  .default({ every: 10_000, writeTimeout: 5_000 })
+  .default({ every: 10_000, writeTimeout: 5_000, effectAfter: 60_000 })
   .superRefine((d, ctx) => {
     if (d.every < 100) ctx.addIssue({ code: 'custom', path: ['every'], message: 'expected at least 100ms between cycles' });
     if (d.peakShaving && !d.interlocks) ctx.addIssue({ code: 'custom', path: ['interlocks'], message: 'expected interlocks (socMinPct, socMaxPct, voltageBandPu, voltageTag, maxStepKw) whenever a controller writes to a device' });
   })
-  .transform(({ every, writeTimeout, ...rest }) => ({ ...rest, everyMs: every, writeTimeoutMs: writeTimeout }));
+  .transform(({ every, writeTimeout, effectAfter, ...rest }) => ({ ...rest, everyMs: every, writeTimeoutMs: writeTimeout, effectAfterMs: effectAfter }));
 
 export const edgeConfigSchema = z
   .strictObject({
@@ -432,6 +436,7 @@ export const edgeConfigSchema = z
     if (ps) {
       tagProblem(['dispatch', 'peakShaving', 'feederTag'], ps.feederTag);
       tagProblem(['dispatch', 'peakShaving', 'battery', 'socTag'], ps.battery.socTag);
+      tagProblem(['dispatch', 'peakShaving', 'battery', 'powerTag'], ps.battery.powerTag);
       tagProblem(['dispatch', 'interlocks', 'voltageTag'], cfg.dispatch.interlocks?.voltageTag);
     }
     cfg.forecast.targets.forEach((t, i) => {
