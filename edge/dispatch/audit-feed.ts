@@ -82,7 +82,8 @@ export class DispatchAuditFeed {
       if (r.state === 'executed' && !have.has('observed-effect')) {
         const executedAtMs = r.stateSinceMs;
         const dueAtMs = executedAtMs + this.o.effectAfterMs;
-        if (dueAtMs > nowMs) this.scheduleEffect(r.proposal, executedAtMs, dueAtMs - nowMs);
+        // never longer than effectAfterMs from now, even on a clock that went back
+        if (dueAtMs > nowMs) this.scheduleEffect(r.proposal, executedAtMs, Math.min(dueAtMs - nowMs, this.o.effectAfterMs));
         else if (nowMs < r.proposal.intervalEndMs) entries.push(effectEntry(r.proposal, executedAtMs, dueAtMs, nowMs, this.o.tags, this.o.read, undefined));
         else entries.push(missedEffectEntry(r.proposal, executedAtMs, dueAtMs, nowMs));
       }

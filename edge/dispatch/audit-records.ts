@@ -112,7 +112,7 @@ export function entriesOfStep(p: Proposal, verdict: Verdict, step: AuditStep, hi
   return kinds.map((kind): AuditEntry => {
     switch (kind) {
       case 'telemetry-summary':
-        return { atMs: at, kind, subject: base, body: { ...telemetry(live.snapshot, tags), ...rec } };
+        return { atMs: at, kind, subject: base, body: { ...telemetry(live.snapshot, tags, recovered), ...rec } };
       case 'forecast':
         return { atMs: at, kind, subject: { ...base, ...(forecastId && { forecastId }) }, body: { ...forecastBody(p, live), ...rec } };
       case 'proposal':
@@ -135,8 +135,8 @@ function reading(tag: string, v: Readonly<LatestValue> | undefined, nowMs: numbe
   return v === undefined ? { tag, value: null, quality: 'missing' } : { tag, value: v.value, tsMs: v.tsMs, ageMs: nowMs - v.tsMs, quality: 'good' };
 }
 
-function telemetry(s: CycleFacts | undefined, tags: TelemetryTags): Record<string, JsonValue> {
-  if (s === undefined) return { snapshotAtMs: null, readings: null, note: 'the snapshot was not kept: the agent stopped before this record was written' };
+function telemetry(s: CycleFacts | undefined, tags: TelemetryTags, recovered: boolean): Record<string, JsonValue> {
+  if (s === undefined) return { snapshotAtMs: null, readings: null, note: recovered ? 'the snapshot was not kept: the agent stopped before this record was written' : 'journaled outside a dispatch cycle: no snapshot' };
   const readings: Record<string, JsonValue> = {};
   for (const [name, tag] of Object.entries(tags) as [string, string | undefined][]) if (tag !== undefined) readings[name] = reading(tag, s.values.get(tag), s.nowMs);
   return { snapshotAtMs: s.nowMs, readings, hubReachable: s.hubReachable, policy: s.policy ? { policyId: s.policy.policyId, version: s.policy.version } : null };
