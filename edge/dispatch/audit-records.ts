@@ -225,15 +225,17 @@ function timeoutEntry(p: Proposal, verdict: Verdict, step: AuditStep, history: r
 function executionBody(p: Proposal, step: AuditStep, history: readonly AuditStep[], before: ExecutionInputs | undefined): Record<string, JsonValue> {
   const startedAtMs = history.find((h) => h.to === 'executing')?.atMs ?? null;
   const executed = step.to === 'executed';
+  const code = codeOf(step.reason);
+  // aborted: refused before the write (interlock, interval passed), except a write past its deadline
+  const written = executed ? true : startedAtMs === null || (step.to === 'aborted' && code !== 'DEADLINE_EXCEEDED') ? false : null;
   return {
     result: step.to,
-    code: codeOf(step.reason),
+    code,
     reason: step.reason,
     startedAtMs,
     finishedAtMs: step.atMs,
     setpoint: json(p.setpoint),
-    // aborted before `executing`: nothing reached the device; failed or aborted after it: unknown
-    written: executed ? true : startedAtMs === null ? false : null,
+    written,
     readBack: executed ? (step.reason === 'READ_BACK' ? 'reached (after a restart)' : 'verified') : step.reason === 'INTERRUPTED' ? 'not confirmed' : null,
     before: json(before),
   };
