@@ -93,7 +93,7 @@ describe('console page routes', () => {
     expect(bad.json()).toMatchObject({ error: 'HUB_API_BAD_QUERY', message: expect.stringContaining('decided') });
   });
 
-  it('audit: searched records, the hub chain verified, edge chains unknown without the route', async () => {
+  it('audit: searched records, the hub chain verified, edge chains unknown until the edge syncs one', async () => {
     const all = (await get('/api/console/audit', 'vic')).json();
     expect(all.hubChain.ok).toBe(true);
     expect(all.records.some((r: { kind: string }) => r.kind === 'decision')).toBe(true);
