@@ -8,7 +8,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError, type ConfigProblem } from '../../config/index.js';
 import { tufPublicKey } from '../../protocols/tuf/index.js';
-import type { EdgeAuditKey } from './mirror.js';
+import type { EdgeAuditKey } from './judge.js';
 
 export function loadEdgeAuditKeys(edgeKeys: Readonly<Record<string, string>>, origin = 'hub config'): Map<string, EdgeAuditKey> {
   const keys = new Map<string, EdgeAuditKey>();

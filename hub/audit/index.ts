@@ -14,6 +14,8 @@
  */
 export { HubAuditLog } from './log.js';
 export type { AuditLogOptions } from './log.js';
-export { EdgeAuditMirror, judgeAuditSync, mirroredRows, AUDIT_ALARM_KINDS } from './mirror.js';
-export type { AuditAlarm, AuditAlarmCode, AuditAlarmKind, AuditCheckpointRow, AuditSyncVerdict, EdgeAuditKey, EdgeAuditMirrorOptions, MirroredChain, MirrorOutcome, MirrorStatus, StoredAuditAlarm } from './mirror.js';
+export { EdgeAuditMirror, mirroredRows } from './mirror.js';
+export type { AuditCheckpointRow, EdgeAuditMirrorOptions, MirrorOutcome, MirrorStatus, StoredAuditAlarm } from './mirror.js';
+export { judgeAuditSync, AUDIT_ALARM_KINDS } from './judge.js';
+export type { AuditAlarm, AuditAlarmCode, AuditAlarmKind, AuditSyncVerdict, EdgeAuditKey, MirroredChain } from './judge.js';
 export { loadEdgeAuditKeys } from './edge-keys.js';
