@@ -393,8 +393,12 @@ export const edgeConfigSchema = z
         inFlight: z.number().int().min(1).max(10_000).default(32),
         ackTimeout: duration.default(10_000),
         backlogShare: z.number().min(0).max(1).default(0.5),
+        /** How often the audit chain is looked at for records to send to the hub (besides after each append by the agent). */
+        auditSyncInterval: duration.default(30_000),
+        /** Audit records per message to the hub, at most. */
+        auditBatchRecords: z.number().int().min(1).max(10_000).default(500),
       })
-      .default({ flushInterval: 1000, maxBatchReadings: 1000, maxBatchBytes: 256 * 1024, compress: true, inFlight: 32, ackTimeout: 10_000, backlogShare: 0.5 })
+      .default({ flushInterval: 1000, maxBatchReadings: 1000, maxBatchBytes: 256 * 1024, compress: true, inFlight: 32, ackTimeout: 10_000, backlogShare: 0.5, auditSyncInterval: 30_000, auditBatchRecords: 500 })
       .transform((u) => ({
         flushIntervalMs: u.flushInterval,
         maxBatchReadings: u.maxBatchReadings,
@@ -403,6 +407,8 @@ export const edgeConfigSchema = z
         inFlight: u.inFlight,
         ackTimeoutMs: u.ackTimeout,
         backlogShare: u.backlogShare,
+        auditSyncIntervalMs: u.auditSyncInterval,
+        auditBatchRecords: u.auditBatchRecords,
       })),
     outbox: z
       .strictObject({

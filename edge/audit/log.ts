@@ -1,16 +1,20 @@
 /**
- * The edge's audit log: the shared append-only chain table (protocols/audit/log.ts), plus the one
- * query the dispatch audit feed needs: the records of a proposal (`subject.proposalId`), through
- * an index on that expression, so asking at every restart stays a lookup however long the chain.
+ * The edge's audit log: the shared append-only chain table (protocols/audit/log.ts), plus
+ *  - the one query the dispatch audit feed needs: the records of a proposal (`subject.proposalId`),
+ *    through an index on that expression, so asking at every restart stays a lookup however long
+ *    the chain;
+ *  - telling listeners (the hub sync) after each append in this process. Appends by another
+ *    process (`gridos bundle import`) are not told: the sync also looks periodically.
  */
 import type Database from 'better-sqlite3';
 import { AuditLog, type AuditLogOptions } from '../../protocols/audit/log.js';
-import type { AuditRow } from '../../protocols/audit/index.js';
+import type { AuditEntry, AuditRecord, AuditRow } from '../../protocols/audit/index.js';
 
 export type { AuditLogOptions } from '../../protocols/audit/log.js';
 
 export class EdgeAuditLog extends AuditLog {
   private readonly byProposal: Database.Statement<[string], AuditRow>;
+  private readonly listeners = new Set<(record: AuditRecord) => void>();
 
   constructor(db: Database.Database, options: AuditLogOptions) {
     super(db, options);
@@ -25,5 +29,23 @@ export class EdgeAuditLog extends AuditLog {
   /** The records whose subject names `proposalId`, in chain order. */
   ofProposal(proposalId: string): AuditRow[] {
     return this.byProposal.all(proposalId);
+  }
+
+  override append(entry: AuditEntry): AuditRecord {
+    const record = super.append(entry);
+    for (const l of this.listeners) l(record);
+    return record;
+  }
+
+  override appendMany(entries: readonly AuditEntry[]): AuditRecord[] {
+    const records = super.appendMany(entries);
+    for (const r of records) for (const l of this.listeners) l(r);
+    return records;
+  }
+
+  /** Calls `listener` after each append; returns the unsubscribe. A listener must not throw. */
+  onAppend(listener: (record: AuditRecord) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 }

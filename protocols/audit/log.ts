@@ -51,6 +51,7 @@ export class AuditLog {
       head: db.prepare<[], AuditHead>(`SELECT seq, hash FROM ${t} ORDER BY seq DESC LIMIT 1`),
       insert: db.prepare<[number, number, string, string, string, string, string]>(`INSERT INTO ${t} (seq, at_ms, kind, subject, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       range: db.prepare<[number, number], AuditRow>(`SELECT ${COLUMNS} FROM ${t} WHERE seq >= ? AND seq <= ? ORDER BY seq`),
+      page: db.prepare<[number, number], AuditRow>(`SELECT ${COLUMNS} FROM ${t} WHERE seq > ? ORDER BY seq LIMIT ?`),
     };
     // the head is read inside the (IMMEDIATE) transaction: another process appending to the same file waits its turn
     const tx = db.transaction((entries: readonly AuditEntry[]): AuditRecord[] => {
@@ -86,6 +87,11 @@ export class AuditLog {
   /** Stored rows with fromSeq <= seq <= toSeq, in seq order. */
   rows(fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER): AuditRow[] {
     return this.s.range.all(fromSeq, toSeq);
+  }
+
+  /** Up to `limit` stored rows after `afterSeq`, in seq order (a missing seq is skipped, not waited for). */
+  rowsAfter(afterSeq: number, limit: number): AuditRow[] {
+    return this.s.page.all(afterSeq, limit);
   }
 
   /** Verifies the whole stored chain. */
