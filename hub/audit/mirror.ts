@@ -91,6 +91,7 @@ export class EdgeAuditMirror {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       head: p('SELECT seq, hash FROM edge_audit_heads WHERE edge_id = ?'),
+      heads: p('SELECT edge_id AS edgeId, seq FROM edge_audit_heads'),
       checkpoint: p('SELECT cp_seq AS seq, cp_hash AS hash, cp_at_ms AS atMs, cp_key_id AS keyId, cp_received_ms AS receivedMs FROM edge_audit_heads WHERE edge_id = ?'),
       hashAt: p('SELECT hash FROM edge_audit WHERE edge_id = ? AND seq = ?').pluck(),
       insert: p('INSERT INTO edge_audit (edge_id, seq, at_ms, kind, subject, body, prev_hash, hash, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -132,6 +133,11 @@ export class EdgeAuditMirror {
   /** The stored head of an edge's chain (seq 0 when nothing is mirrored). */
   head(edgeId: string): AuditHead {
     return (this.s.head.get(edgeId) as AuditHead | undefined) ?? EMPTY_HEAD;
+  }
+
+  /** Every edge's mirrored head seq (the console's live feed watches them move). */
+  heads(): Map<string, number> {
+    return new Map((this.s.heads.all() as { edgeId: string; seq: number }[]).map((r) => [r.edgeId, r.seq]));
   }
 
   /** The mirror's state for an edge; undefined when nothing ever arrived from it. */

@@ -6,7 +6,7 @@
  *   GET /api/console/edges/:id            tags, aggregates, forecast vs actuals, battery, PV, voltage
  *   GET /api/console/approvals?decided=N  pending escalations with their forecasts; N decided ones
  *   GET /api/console/audit?q=&limit=      the hub's audit chain and login events, searched; chain status
- *   GET /api/events                       server-sent events: escalation, approval, decision, edge, readings
+ *   GET /api/events                       server-sent events: escalation, approval, decision, edge, readings, audit
  *
  * Each answer carries `nowMs` (the hub's clock: countdowns in the browser run from it) and `me`.
  */
@@ -88,7 +88,7 @@ export async function consoleApiRoutes(app: FastifyInstance, o: ConsoleApiOption
     return { me: me(req), nowMs: now(), q: q.data.q, records, hubChain: verification, edges };
   });
 
-  const feed = new ConsoleFeed({ store: o.store, approvals: o.approvals, now, ...(o.feedIntervalMs ? { intervalMs: o.feedIntervalMs } : {}) });
+  const feed = new ConsoleFeed({ store: o.store, approvals: o.approvals, now, auditHeads: () => o.auditMirror.heads(), ...(o.feedIntervalMs ? { intervalMs: o.feedIntervalMs } : {}) });
   const streams = new Set<() => void>();
   app.addHook('onClose', async () => {
     for (const end of [...streams]) end();

@@ -143,9 +143,10 @@ describe('console page routes', () => {
 });
 
 describe('the live feed', () => {
-  const snap = (esc: [number, string, number][], edges: [string, boolean, number][]): Snapshot => ({
+  const snap = (esc: [number, string, number][], edges: [string, boolean, number][], auditHeads: [string, number][] = []): Snapshot => ({
     escalations: new Map(esc.map(([id, state, approvals]) => [id, { edgeId: 'e', state, approvals }])),
     edges: new Map(edges.map(([id, online, ts]) => [id, { online, reason: '', lastReadingTsMs: ts, tagCount: 3 }])),
+    auditHeads: new Map(auditHeads),
   });
 
   it('turns changes into events, and nothing into nothing', () => {
@@ -158,5 +159,9 @@ describe('the live feed', () => {
       { type: 'decision', data: { id: 1, edgeId: 'e', state: 'approved' } },
       { type: 'decision', data: { id: 2, edgeId: 'e', state: 'expired' } },
     ]);
+    // an edge's mirrored audit chain grew (its execution record arrived): one event; the same head: none
+    const d = snap([[1, 'approved', 2], [2, 'expired', 0]], [['e', false, 200]], [['e', 7]]);
+    expect(diff(c, d)).toEqual([{ type: 'audit', data: { edgeId: 'e', seq: 7 } }]);
+    expect(diff(d, d)).toEqual([]);
   });
 });

@@ -102,7 +102,8 @@ export function approvalsPage(ctx: PageContext): Page {
     }
   };
   const page: Page = {
-    liveEvents: ['escalation', 'approval', 'decision'],
+    // audit: an edge's execution record arrived (shown beside the decided item)
+    liveEvents: ['escalation', 'approval', 'decision', 'audit'],
     async refresh() {
       const v = await getJson<ApprovalsView>('/api/console/approvals');
       clockSkewMs = v.nowMs - Date.now();
