@@ -43,6 +43,22 @@ function exportDecisionKey(hubDataDir: string): string {
   return file;
 }
 
+/**
+ * Each demo edge's audit key, made in its data dir before it starts, registered at the hub as an
+ * operator would after `gridos audit key` (so the hub mirrors the edges' audit chains, no key alarm).
+ */
+async function registerDemoEdgeKeys(dataDir: string, hubDataDir: string, edgeIds: readonly string[]): Promise<Record<string, string>> {
+  const { loadOrCreateEdgeKey } = await import('../edge/audit/index.js');
+  mkdirSync(join(hubDataDir, 'edge-keys'), { recursive: true });
+  const files: Record<string, string> = {};
+  for (const edgeId of edgeIds) {
+    const file = join(hubDataDir, 'edge-keys', `${edgeId}.pub.pem`);
+    writeFileSync(file, loadOrCreateEdgeKey(join(dataDir, edgeId)).publicKeyPem);
+    files[edgeId] = file;
+  }
+  return files;
+}
+
 export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel: string): Promise<void> {
   const logger = createLogger({ level: logLevel, format: logFormat, name: 'gridos-demo' });
   // The stores outlive a run (the data dir is kept): the summary counts what happened since this instant.
@@ -76,6 +92,7 @@ export async function runDemo(opts: DemoOptions, logFormat: LogFormat, logLevel:
     broker: { mode: 'embedded', host: '127.0.0.1', port: opts.mqttPort },
     storage: { dataDir: hubDir },
     registry: { dir: registry.repoDir },
+    audit: { edgeKeys: await registerDemoEdgeKeys(dataDir, hubDir, edges.map((e) => e.edgeId)) },
   };
   const hub = await buildHub(validateConfig(hubConfigSchema, { ...hubDoc }, 'demo hub config'), { logger });
   const { httpUrl, brokerUrl } = await hub.start();

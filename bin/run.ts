@@ -35,7 +35,12 @@ export function hubCommand(): Command {
       }
       const logger = createLogger({ level: global.logLevel ?? config.log.level, format: global.logFormat, name: 'gridos-hub' });
       const { buildHub } = await import('../hub/index.js');
-      const hub = await buildHub(config, { logger });
+      let hub;
+      try {
+        hub = await buildHub(config, { logger });
+      } catch (err) {
+        exitOnConfigError(err); // an edge audit key file that cannot be read, named by its key
+      }
       const { httpUrl, brokerUrl } = await hub.start();
       process.stderr.write(`gridos hub: console ${httpUrl}/  broker ${brokerUrl}\n`);
       onShutdown(() => hub.stop());

@@ -273,6 +273,8 @@ const dispatchBattery = z
     setpointNodeId: z.string().min(1),
     /** The tag id of the battery's state of charge reading. */
     socTag: z.string().min(1),
+    /** The tag id of the battery's measured active power (kW, discharge > 0), for the audit's observed effect. */
+    powerTag: z.string().min(1).optional(),
     capacityKwh: energyKwh.refine((v) => v > 0, { message: 'expected a capacity above 0' }),
     maxDischargeKw: powerKw.refine((v) => v >= 0, { message: 'expected a power >= 0' }),
     maxChargeKw: powerKw.refine((v) => v >= 0, { message: 'expected a power >= 0' }),
@@ -327,15 +329,17 @@ const dispatchSection = z
     writeTimeout: duration.default(5_000),
     /** The hub's public decision key (PEM file); without it every hub decision is refused. */
     decisionKey: z.string().min(1).optional(),
+    /** How long after a setpoint is executed the audit records its observed effect (feeder load, battery power and SoC). */
+    effectAfter: duration.default(60_000),
     peakShaving: peakShaving.optional(),
     interlocks: interlocks.optional(),
   })
-  .default({ every: 10_000, writeTimeout: 5_000 })
+  .default({ every: 10_000, writeTimeout: 5_000, effectAfter: 60_000 })
   .superRefine((d, ctx) => {
     if (d.every < 100) ctx.addIssue({ code: 'custom', path: ['every'], message: 'expected at least 100ms between cycles' });
     if (d.peakShaving && !d.interlocks) ctx.addIssue({ code: 'custom', path: ['interlocks'], message: 'expected interlocks (socMinPct, socMaxPct, voltageBandPu, voltageTag, maxStepKw) whenever a controller writes to a device' });
   })
-  .transform(({ every, writeTimeout, ...rest }) => ({ ...rest, everyMs: every, writeTimeoutMs: writeTimeout }));
+  .transform(({ every, writeTimeout, effectAfter, ...rest }) => ({ ...rest, everyMs: every, writeTimeoutMs: writeTimeout, effectAfterMs: effectAfter }));
 
 export const edgeConfigSchema = z
   .strictObject({
@@ -401,8 +405,12 @@ export const edgeConfigSchema = z
         inFlight: z.number().int().min(1).max(10_000).default(32),
         ackTimeout: duration.default(10_000),
         backlogShare: z.number().min(0).max(1).default(0.5),
+        /** How often the audit chain is looked at for records to send to the hub (besides after each append by the agent). */
+        auditSyncInterval: duration.default(30_000),
+        /** Audit records per message to the hub, at most. */
+        auditBatchRecords: z.number().int().min(1).max(10_000).default(500),
       })
-      .default({ flushInterval: 1000, maxBatchReadings: 1000, maxBatchBytes: 256 * 1024, compress: true, inFlight: 32, ackTimeout: 10_000, backlogShare: 0.5 })
+      .default({ flushInterval: 1000, maxBatchReadings: 1000, maxBatchBytes: 256 * 1024, compress: true, inFlight: 32, ackTimeout: 10_000, backlogShare: 0.5, auditSyncInterval: 30_000, auditBatchRecords: 500 })
       .transform((u) => ({
         flushIntervalMs: u.flushInterval,
         maxBatchReadings: u.maxBatchReadings,
@@ -411,6 +419,8 @@ export const edgeConfigSchema = z
         inFlight: u.inFlight,
         ackTimeoutMs: u.ackTimeout,
         backlogShare: u.backlogShare,
+        auditSyncIntervalMs: u.auditSyncInterval,
+        auditBatchRecords: u.auditBatchRecords,
       })),
     outbox: z
       .strictObject({
@@ -444,6 +454,7 @@ export const edgeConfigSchema = z
     if (ps) {
       tagProblem(['dispatch', 'peakShaving', 'feederTag'], ps.feederTag);
       tagProblem(['dispatch', 'peakShaving', 'battery', 'socTag'], ps.battery.socTag);
+      tagProblem(['dispatch', 'peakShaving', 'battery', 'powerTag'], ps.battery.powerTag);
       tagProblem(['dispatch', 'interlocks', 'voltageTag'], cfg.dispatch.interlocks?.voltageTag);
     }
     cfg.dispatch.onReading?.tags.forEach((tag, i) => tagProblem(['dispatch', 'onReading', 'tags', i], tag));

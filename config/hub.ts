@@ -50,6 +50,11 @@ export const hubConfigSchema = z.strictObject({
   /** Where else readings and aggregates go: InfluxDB (v2 write API), when configured. */
   timeseries: z.strictObject({ influx: influx.optional() }).default({}),
   auth: auth.default({ maxFailedLogins: 5, lockoutMs: 900_000, sessionTtlMs: 8 * 3_600_000, secureCookie: false }),
+  /**
+   * Edges' audit chains mirrored at the hub: each edge's public audit key (a PEM file, `gridos audit
+   * key` at the edge prints it), by edge id. A checkpoint from an edge without one is an alarm.
+   */
+  audit: z.strictObject({ edgeKeys: z.record(id, z.string().min(1)).default({}) }).default({ edgeKeys: {} }),
   /** Serve this TUF repository (gridos keys init --repo) to edges at /tuf/ (metadata, targets, assignments), when set. */
   registry: z.strictObject({ dir: z.string().min(1) }).optional(),
 });

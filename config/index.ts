@@ -33,5 +33,5 @@ export function loadEdgeConfig(file: string, options: LoadOptions = {}): EdgeCon
 }
 
 export function loadHubConfig(file: string | undefined, options: LoadOptions = {}): HubConfig {
-  return loadConfigFile(hubConfigSchema, file, { ...options, pathKeys: [['storage', 'dataDir'], ['registry', 'dir']] });
+  return loadConfigFile(hubConfigSchema, file, { ...options, pathKeys: [['storage', 'dataDir'], ['registry', 'dir'], ['audit', 'edgeKeys', '*']] });
 }

@@ -82,13 +82,14 @@ export function loadConfigFile<S extends z.ZodType>(
   return deepFreeze(data as z.output<S>);
 }
 
-/** Resolves the path at `path` ('*' steps into every item of a list) against `base`. */
+/** Resolves the path at `path` ('*' steps into every item of a list or value of a mapping) against `base`. */
 function resolvePath(data: unknown, path: string[], base: string): void {
   if (data === null || typeof data !== 'object') return;
   const [key, ...rest] = path;
   if (key === undefined) return;
   if (key === '*') {
-    if (Array.isArray(data)) for (const item of data) resolvePath(item, rest, base);
+    // every item of a list, or every value of a mapping (edge id -> file)
+    for (const k of Object.keys(data)) resolvePath(data, [k, ...rest], base);
     return;
   }
   const node = data as Record<string, unknown>;

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { filter, map, merge, Subject, tap, type Subscription } from 'rxjs';
 import { tagsOf, type EdgeConfig, type SourceConfig } from '../config/index.js';
 import type { Aggregate, Birth, Reading } from '../protocols/index.js';
-import { openEdgeAudit, type EdgeAuditLog } from './audit/index.js';
+import { AuditHubSync, loadOrCreateEdgeKey, openEdgeAudit, type EdgeAuditLog } from './audit/index.js';
 import { DurableWriter } from './durable-writer.js';
 import { createEdgeMetrics, registerSourceMetrics, type EdgeMetrics } from './metrics.js';
 import { serveMetrics, type MetricsServer } from './metrics-server.js';
@@ -31,7 +31,7 @@ import type { ActivePolicy } from './policy/update/active.js';
 import type { DispatchLoop, DispatchLoopDeps, DispatchPolicyView } from './dispatch/loop.js';
 import { LatestValues } from './latest-values.js';
 import { EdgeStore } from './store/edge-store.js';
-import { birthDraft, gapDraft, type DraftContext } from './uplink/drafts.js';
+import { auditDraft, birthDraft, gapDraft, type DraftContext } from './uplink/drafts.js';
 import { Uplink } from './uplink/uplink.js';
 import { edgeRuntime } from './uplink/runtime.js';
 
@@ -65,6 +65,8 @@ export interface Agent {
   readonly dispatch: DispatchLoop | undefined;
   /** The edge's append-only audit chain (`<dataDir>/audit.db`): policy installs and refusals, dispatch decisions. */
   readonly audit: EdgeAuditLog;
+  /** Sends the audit chain to the hub's mirror with signed checkpoints (`<dataDir>/edge-key.pem`). */
+  readonly auditSync: AuditHubSync;
   /** False while the outbox is full of what may not be dropped: the agent then takes no autonomous action. */
   acceptsAutonomousActions(): boolean;
   stop(): Promise<void>;
@@ -98,6 +100,8 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   let metricsServer: MetricsServer | undefined;
   if (config.metrics.port !== undefined) metricsServer = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
   const { id: edgeId, site: siteId } = config.edge;
+  // Made on the first start, air-gapped or not: every checkpoint is signed from the first one.
+  const edgeKey = loadOrCreateEdgeKey(config.storage.dataDir);
   const audit = openEdgeAudit(config.storage.dataDir, edgeId);
   // Set once the uplink runs: sends the edge's state (with its active policy) to the hub now.
   let tellHub = (): void => {};
@@ -165,6 +169,20 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     log,
   );
   uplink.start();
+  const auditSync = new AuditHubSync({
+    edgeId,
+    log: audit.log,
+    key: edgeKey,
+    store,
+    draft: (a) => auditDraft(ctx, a),
+    onQueued: () => uplink.kick(),
+    now,
+    logger: log,
+    everyMs: config.uplink.auditSyncIntervalMs,
+    batchRecords: config.uplink.auditBatchRecords,
+    maxBatchBytes: config.uplink.maxBatchBytes,
+  });
+  auditSync.start();
 
   // onnxruntime (tens of MB) is loaded only on gateways that forecast
   let forecasts: ForecastScheduler | undefined;
@@ -204,6 +222,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     } catch (err) {
       // nothing of this agent may outlive a failed start
       await forecasts?.stop();
+      auditSync.stop();
       await uplink.stop();
       store.close();
       await policy?.stop();
@@ -380,6 +399,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     latest,
     dispatch,
     audit: audit.log,
+    auditSync,
     sourcesReady,
     metricsUrl: metricsServer?.url,
     acceptsAutonomousActions: () => !store.overCapacity,
@@ -394,6 +414,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
       await forecasts?.stop();
       uplink.onDecision = undefined;
       await dispatch?.stop();
+      auditSync.stop();
       await uplink.stop();
       store.close();
       audit.close();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config/index.js';
 import { approvalRoutes, Approvals, ApprovalStore, loadOrCreateDecisionKey } from './approvals/index.js';
-import { HubAuditLog } from './audit/index.js';
+import { EdgeAuditMirror, HubAuditLog, loadEdgeAuditKeys } from './audit/index.js';
 import { authRoutes, UserStore } from './auth/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { apiRoutes } from './http/api.js';
@@ -45,6 +45,8 @@ export interface Hub {
   readonly metrics: HubMetrics;
   readonly users: UserStore;
   readonly approvals: Approvals;
+  /** Each edge's audit chain as synced, checked against its registered key; alarms on truncation, forks, gaps. */
+  readonly auditMirror: EdgeAuditMirror;
   /** Starts the broker (when embedded), ingest and the HTTP server. */
   start(): Promise<HubEndpoints>;
   stop(): Promise<void>;
@@ -53,8 +55,19 @@ export interface Hub {
 export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ hub: config.hub.id });
+  const edgeKeys = loadEdgeAuditKeys(config.audit.edgeKeys);
   const store = new HubStore(join(config.storage.dataDir, 'hub.db'));
   const metrics = createHubMetrics({ defaultMetrics: true });
+  const auditMirror = new EdgeAuditMirror(store.sqlite(), {
+    keys: edgeKeys,
+    onAlarm: (edge, a) => {
+      metrics.auditAlarms.inc({ edge, kind: a.kind });
+      log.error({ edge, kind: a.kind, code: a.code, seq: a.seq }, `audit alarm: ${a.message}`);
+    },
+  });
+  store.handle('audit', (msg) => {
+    if (msg.payload.kind === 'audit') auditMirror.apply(msg.edgeId, msg.payload.audit, msg.nowMs);
+  });
   registerEdgeGauges(metrics, () => store.edges(), now);
   // The console polls every few seconds: per-request logs would drown everything else.
   const app: FastifyInstance = Fastify({
@@ -70,10 +83,10 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const approvalStore = new ApprovalStore(store.sqlite());
   const decisionKey = loadOrCreateDecisionKey(join(config.storage.dataDir, 'decision-key.pem'));
   const approvals = new Approvals({ store: approvalStore, key: decisionKey, audit, now, logger: log });
-  await app.register(apiRoutes, { store, metrics, users, now });
+  await app.register(apiRoutes, { store, metrics, users, auditMirror, now });
   await app.register(authRoutes, { users, now, ...config.auth });
   await app.register(approvalRoutes, { approvals, store: approvalStore, users, key: decisionKey, now });
-  await app.register(consoleApiRoutes, { store, approvals: approvalStore, users, audit, now });
+  await app.register(consoleApiRoutes, { store, approvals: approvalStore, users, audit, auditMirror, now });
   await app.register(consoleRoutes);
   if (config.registry) await app.register(tufRoutes, { dir: config.registry.dir });
   await app.ready();
@@ -93,6 +106,7 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     metrics,
     users,
     approvals,
+    auditMirror,
     async start() {
       const b = config.broker;
       let brokerUrl: string;

@@ -12,6 +12,7 @@ export function createHubMetrics(options: { defaultMetrics?: boolean } = {}) {
     duplicates: new Counter({ name: 'gridos_hub_duplicate_messages_total', help: 'Envelopes received again (same edge and seq) and ignored', registers: [registry] }),
     rejected: new Counter({ name: 'gridos_hub_rejected_messages_total', help: 'Payloads refused by ingest, by error code', labelNames: ['code'] as const, registers: [registry] }),
     readings: new Counter({ name: 'gridos_hub_readings_stored_total', help: 'Readings stored', registers: [registry] }),
+    auditAlarms: new Counter({ name: 'gridos_hub_audit_alarms_total', help: "Alarms on edges' audit chains (runs not merged into the mirror), by edge and kind (truncation, fork, key, gap, invalid)", labelNames: ['edge', 'kind'] as const, registers: [registry] }),
     edges: new Gauge({ name: 'gridos_hub_edges', help: 'Edges known to the hub', registers: [registry] }),
   };
 }

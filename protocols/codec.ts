@@ -7,6 +7,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { ProtocolError, type DecodeResult } from './errors.js';
 import { EnvelopeType, TelemetryBatchType } from './schema.js';
 import { MAX_DECISION_BYTES, sha256Hex, type SignedDecisionWire } from './decision.js';
+import { auditSyncOf, auditSyncToWire, type WireAuditSync } from './audit-sync.js';
 import { isValidId } from './topics.js';
 import { SCHEMA_VERSION, type ActiveModelInfo, type EdgeRuntime, type Envelope, type Escalation, type VerdictSummary, type ForecastMessage, type ModelRef, type ModelScore, type Payload, type Quality, type Reading, type SeqRange, type TagInfo } from './types.js';
 
@@ -147,6 +148,8 @@ function payloadToWire(p: Payload, options: EncodeOptions): Record<string, unkno
       return { escalation: p.escalation };
     case 'decision':
       return { decision: p.decision };
+    case 'audit':
+      return { audit: auditSyncToWire(p.audit) };
   }
 }
 
@@ -194,6 +197,7 @@ interface WireEnvelope {
   modelScores?: { atMs?: Int64; scores?: (Partial<Omit<ModelScore, 'model'>> & { model?: Partial<ModelRef> })[] };
   escalation?: { proposalJson?: Uint8Array; proposalHash?: string; proposalId?: string; verdict?: Partial<VerdictSummary>; escalatedAtMs?: Int64; deadlineMs?: Int64 };
   decision?: { decisionJson?: Uint8Array; signature?: Uint8Array; keyId?: string };
+  audit?: WireAuditSync;
 }
 
 function runtimeOf(r: NonNullable<NonNullable<WireEnvelope['state']>['runtime']>): EdgeRuntime {
@@ -385,8 +389,10 @@ function wireToPayload(w: WireEnvelope): Payload {
       return { kind: 'escalation', escalation: escalationOf(w.escalation ?? {}) };
     case 'decision':
       return { kind: 'decision', decision: decisionOf(w.decision ?? {}) };
+    case 'audit':
+      return { kind: 'audit', audit: auditSyncOf(w.audit ?? {}, w.edgeId ?? '') };
     default:
-      throw new ProtocolError('PROTO_NO_PAYLOAD', 'envelope carries no payload this build knows (telemetry, birth, ack, gap, state, aggregates, forecast, scores, escalation, decision)');
+      throw new ProtocolError('PROTO_NO_PAYLOAD', 'envelope carries no payload this build knows (telemetry, birth, ack, gap, state, aggregates, forecast, scores, escalation, decision, audit)');
   }
 }
 

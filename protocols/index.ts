@@ -9,7 +9,7 @@
  *   const r = decodeEnvelope(bytes); // { ok: true, value: Envelope } | { ok: false, error: ProtocolError }
  */
 export { SCHEMA_VERSION, Quality, qualityName, ReadingFlag, flagNames } from './types.js';
-export type { Reading, TagInfo, Birth, Ack, Payload, PayloadKind, Envelope, Aggregate, Gap, SeqRange, EdgeState, EdgeRuntime, ActivePolicyInfo, ActiveModelInfo, OutboxStats, ForecastMessage, ModelRef, ModelScore, Escalation, VerdictSummary } from './types.js';
+export type { Reading, TagInfo, Birth, Ack, Payload, PayloadKind, Envelope, Aggregate, Gap, SeqRange, EdgeState, EdgeRuntime, ActivePolicyInfo, ActiveModelInfo, OutboxStats, ForecastMessage, ModelRef, ModelScore, Escalation, VerdictSummary, AuditSync, AuditSyncCheckpoint } from './types.js';
 export { ProtocolError } from './errors.js';
 export { toRanges } from './ranges.js';
 export type { ProtocolErrorCode, DecodeResult } from './errors.js';
@@ -29,3 +29,6 @@ export {
 export type { UplinkKind, CommandKind, ParsedTopic } from './topics.js';
 export { MAX_DECISION_BYTES, decisionSchema, decisionKeyId, signDecision, verifyDecision, signedDecisionToWire, signedDecisionFromWire, sha256Hex } from './decision.js';
 export type { Decision, SignedDecision, SignedDecisionWire, DecisionProblemCode, DecisionResult, DecisionExpectation } from './decision.js';
+export { MAX_AUDIT_SYNC_RECORDS, checkpointToWire, checkpointFromWire } from './audit-sync.js';
+export { loadOrCreateEd25519Key } from './key-file.js';
+export type { Ed25519KeyFile } from './key-file.js';

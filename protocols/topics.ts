@@ -11,7 +11,7 @@
 export const TOPIC_ROOT = 'gridos/v1';
 
 /** What an edge publishes. */
-export const UPLINK_KINDS = ['telemetry', 'birth', 'gap', 'state', 'aggregates', 'forecast', 'scores', 'escalation'] as const;
+export const UPLINK_KINDS = ['telemetry', 'birth', 'gap', 'state', 'aggregates', 'forecast', 'scores', 'escalation', 'audit'] as const;
 export type UplinkKind = (typeof UPLINK_KINDS)[number];
 
 /** What the hub sends to an edge. */

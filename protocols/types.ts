@@ -1,4 +1,5 @@
 /** The wire messages as our code sees them: plain, typed, numbers for 64-bit fields. */
+import type { AuditRow } from './audit/record.js';
 import type { SignedDecisionWire } from './decision.js';
 export type { SignedDecisionWire };
 
@@ -198,6 +199,24 @@ export interface Escalation {
   deadlineMs: number;
 }
 
+/** A signed checkpoint as the wire carries it: the raw signature and the signing key's TUF key id. */
+export interface AuditSyncCheckpoint {
+  chainId: string;
+  seq: number;
+  hash: string;
+  atMs: number;
+  /** The raw 64-byte ed25519 signature. */
+  signature: Uint8Array;
+  keyId: string;
+}
+
+/** A run of an edge's audit chain (rows as stored, possibly none) and a signed checkpoint of its last record. */
+export interface AuditSync {
+  edgeId: string;
+  records: AuditRow[];
+  checkpoint: AuditSyncCheckpoint;
+}
+
 export type Payload =
   | { kind: 'telemetry'; readings: Reading[] }
   | { kind: 'birth'; birth: Birth }
@@ -208,7 +227,8 @@ export type Payload =
   | { kind: 'forecast'; forecast: ForecastMessage }
   | { kind: 'scores'; atMs: number; scores: ModelScore[] }
   | { kind: 'escalation'; escalation: Escalation }
-  | { kind: 'decision'; decision: SignedDecisionWire };
+  | { kind: 'decision'; decision: SignedDecisionWire }
+  | { kind: 'audit'; audit: AuditSync };
 
 export type PayloadKind = Payload['kind'];
 

@@ -7,7 +7,9 @@
  * operator can act on. The caller writes the audit record and runs the proposal (approve) or drops
  * it (reject); a refusal writes nothing here.
  * State kept: the ids of admitted decisions, in SQLite `used_decisions`, written in the same
- * IMMEDIATE transaction that checked the id (synchronous = FULL when the gate opens the file).
+ * IMMEDIATE transaction that checked the id (synchronous = FULL when the gate opens the file),
+ * with the decision itself (`decision_json`), so that the audit trail can name who decided even
+ * when the agent died before it wrote the decision's record (`admittedFor`).
  * Time: expiry is judged at max(clock, floor); the floor is the caller's and never falls, so a
  * clock wound back cannot revive an expired decision.
  */
@@ -52,12 +54,15 @@ CREATE TABLE IF NOT EXISTS used_decisions (
   used_at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 `;
+/** Added after the first release: a gate file from then gains the column; its older rows hold NULL. */
+const DECISION_COLUMN = 'ALTER TABLE used_decisions ADD COLUMN decision_json TEXT';
 
 export class DecisionGate {
   private readonly db: Database.Database;
   private readonly owned: boolean;
   private readonly findUsed: Database.Statement<[string], { proposal_id: string; used_at_ms: number }>;
-  private readonly recordUsed: Database.Statement<[string, string, number]>;
+  private readonly recordUsed: Database.Statement<[string, string, number, string]>;
+  private readonly findFor: Database.Statement<[string], { decision_json: string }>;
   private readonly admitTx: (signed: unknown, proposal: Proposal) => AdmitResult;
 
   constructor(private readonly options: DecisionGateOptions) {
@@ -72,8 +77,11 @@ export class DecisionGate {
       this.owned = false;
     }
     this.db.exec(SCHEMA);
+    const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(used_decisions)').all();
+    if (!columns.some((c) => c.name === 'decision_json')) this.db.exec(DECISION_COLUMN);
     this.findUsed = this.db.prepare('SELECT proposal_id, used_at_ms FROM used_decisions WHERE id = ?');
-    this.recordUsed = this.db.prepare('INSERT INTO used_decisions (id, proposal_id, used_at_ms) VALUES (?, ?, ?)');
+    this.recordUsed = this.db.prepare('INSERT INTO used_decisions (id, proposal_id, used_at_ms, decision_json) VALUES (?, ?, ?, ?)');
+    this.findFor = this.db.prepare('SELECT decision_json FROM used_decisions WHERE proposal_id = ? AND decision_json IS NOT NULL ORDER BY used_at_ms');
     this.admitTx = this.db.transaction((signed: unknown, proposal: Proposal) => this.check(signed, proposal)).immediate;
   }
 
@@ -84,6 +92,11 @@ export class DecisionGate {
     } catch (e) {
       return refuse('DECISION_STORE_FAILED', `the used-decision store failed, nothing admitted: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+
+  /** The decisions admitted for `proposalId`, in the order they were admitted (those from before `decision_json` existed left out). */
+  admittedFor(proposalId: string): Decision[] {
+    return this.findFor.all(proposalId).map((r) => JSON.parse(r.decision_json) as Decision);
   }
 
   /** How many decision ids have been used up. */
@@ -111,7 +124,7 @@ export class DecisionGate {
     if (used) {
       return refuse('DECISION_REPLAYED', `decision ${d.id} was already used at ${new Date(used.used_at_ms).toISOString()} for proposal ${used.proposal_id}; a decision runs at most once`);
     }
-    this.recordUsed.run(d.id, d.proposalId, nowMs);
+    this.recordUsed.run(d.id, d.proposalId, nowMs, JSON.stringify(d));
     return { status: 'admitted', decision: d };
   }
 }

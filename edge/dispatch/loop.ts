@@ -17,6 +17,8 @@
  * in the same interval do not propose again (no re-planning within an interval yet).
  * Hub decisions (`onDecision`) pass the DecisionGate (signature, binding, expiry, single use) and
  * then `dispatcher.onDecision`; without a decision key every decision is refused.
+ * With `deps.audit`, the audit feed (audit-feed.ts) records each proposal's trail and every
+ * refused decision in the edge's audit chain; the loop only calls its hooks.
  * A cycle is skipped (and logged) while the previous one still runs, or while the agent refuses
  * autonomous actions (outbox full).
  */
@@ -31,6 +33,7 @@ import type { LatestValue, LatestValues } from '../latest-values.js';
 import type { PolicyContext, ProposedAction, Verdict } from '../policy/index.js';
 import type { EdgeStore } from '../store/edge-store.js';
 import { escalationDraft, type DraftContext } from '../uplink/drafts.js';
+import { DispatchAuditFeed } from './audit-feed.js';
 import { canonicalJson } from './canonical.js';
 import { peakShavingController, type ForecastInput, type PeakShavingStatus } from './controllers/peak-shaving.js';
 import { DecisionGate } from './decisions.js';
@@ -100,6 +103,8 @@ export interface DispatchLoop {
   readonly config: DispatchConfig;
   readonly journal: DispatchJournal;
   readonly dispatcher: Dispatcher;
+  /** The audit feed, with `deps.audit` (tests wait on `auditFeed.idle()`). */
+  readonly auditFeed: DispatchAuditFeed | undefined;
   /** Runs one cycle now (the timer calls it too). */
   cycle(): Promise<CycleReport>;
   /** Readings as the pipeline passes them: with `dispatch.onReading`, a watched tag's reading starts a cycle (reading-trigger.ts). */
@@ -167,6 +172,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
   };
   const control = peakShavingController(controller);
 
+  let feed: DispatchAuditFeed | undefined;
   const journal = new DispatchJournal(join(deps.dataDir, 'dispatch.db'), {
     clock,
     // the cycle log's connection checkpoints the shared WAL, after each cycle's journaling
@@ -174,6 +180,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
     onTransition: (r, from, event) => {
       if (from === null) deps.trace?.('journaled', r.proposal.id);
       log.info({ proposal: r.proposal.id, hash: r.proposal.hash, controller: r.proposal.controller, from, to: r.state, event: event.type, reason: r.reason, rule: r.verdict.ruleId, setpointKw: r.proposal.setpoint.value }, `proposal ${r.proposal.id}: ${from ?? 'new'} -> ${r.state}`);
+      feed?.onTransition(r, from, event);
     },
   });
 
@@ -183,6 +190,19 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
   const forecast = new NewestForecast(deps.store, ps.forecastTarget);
   const gate = trustedKeys.size > 0 ? new DecisionGate({ db: join(deps.dataDir, 'decisions.db'), trustedKeys, edgeId: deps.edgeId, siteId: deps.siteId, clockMs: clock, timeFloorMs: clock }) : undefined;
   if (!gate) log.warn('no dispatch.decisionKey configured: every decision from the hub will be refused (escalations can only expire)');
+  if (deps.audit) {
+    feed = new DispatchAuditFeed({
+      audit: deps.audit,
+      journal,
+      clock,
+      logger: log,
+      tags: { feederKw: ps.feederTag, socPct: ps.battery.socTag, voltagePu: il.voltageTag, ...(ps.battery.powerTag !== undefined && { batteryKw: ps.battery.powerTag }) },
+      read: (tag) => latest.get(tag),
+      effectAfterMs: config.effectAfterMs,
+      forecastIssuedAtMs: (target, startMs) => deps.store.forecasts(target, 8).find((f) => f.role === 'active' && f.firstHourMs === startMs)?.issuedAtMs,
+      ...(gate && { admittedDecisions: (id: string) => gate.admittedFor(id) }),
+    });
+  }
 
   /** The policy view of the cycle being run: fixed for the whole cycle. */
   let cyclePolicy: DispatchPolicyView | undefined;
@@ -190,7 +210,9 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
   const execute = async (p: Proposal, signal: AbortSignal): Promise<void> => {
     if (p.setpoint.point !== ps.battery.setpointNodeId) throw new DispatchError('EDGE_DISPATCH_DATA', `proposal ${p.id} writes ${p.setpoint.point}, this loop only writes ${ps.battery.setpointNodeId}`);
     const currentSetpointKw = await device.read(p.setpoint.point, signal);
-    const violation = checkInterlocks(p, il, { socPct: latest.get(ps.battery.socTag)?.value, voltagePu: latest.get(il.voltageTag)?.value, currentSetpointKw });
+    const now = { socPct: latest.get(ps.battery.socTag)?.value, voltagePu: latest.get(il.voltageTag)?.value, currentSetpointKw };
+    feed?.executing(p.id, { fromKw: currentSetpointKw, socPct: now.socPct ?? null, voltagePu: now.voltagePu ?? null });
+    const violation = checkInterlocks(p, il, now);
     if (violation) {
       log.warn({ proposal: p.id, code: violation.code }, `interlock: ${violation.message}`);
       throw new ExecutionAborted(`${violation.code}: ${violation.message}`);
@@ -235,7 +257,14 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
       return Math.abs(v - p.setpoint.value) <= 0.001 ? 'reached' : 'not_reached';
     },
   });
-  await dispatcher.recover();
+  // the audit first: what a previous run committed and did not record comes before what recover() does
+  feed?.reconcile();
+  feed?.hold();
+  try {
+    await dispatcher.recover();
+  } finally {
+    feed?.release();
+  }
 
   const snapshot = (): CycleSnapshot => {
     const nowMs = clock();
@@ -268,6 +297,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
     running = true;
     try {
       const s = snapshot();
+      feed?.cycleStarted(s);
       cyclePolicy = s.policy;
       const result = control({ nowMs: s.nowMs, socPct: s.socPct, forecast: s.forecast, ...(s.feederKw !== undefined && { measuredLoadKw: s.feederKw }) });
       const fresh = result.proposals.filter((p) => !journal.holds(p.controller, p.intervalStartMs));
@@ -296,22 +326,46 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
     } finally {
       cyclePolicy = undefined;
       running = false;
+      feed?.cycleEnded();
     }
   };
 
-  const onDecision = async (wire: SignedDecisionWire): Promise<void> => {
+  const refuse = (fields: { proposalId?: unknown; decisionId?: unknown; outcome?: unknown }, code: string, message: string): void => {
+    const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+    log.warn({ proposal: fields.proposalId, code }, `hub decision refused: ${message}`);
+    const [proposalId, decisionId, outcome] = [str(fields.proposalId), str(fields.decisionId), str(fields.outcome)];
+    feed?.decisionRefused({ code, message, ...(proposalId && { proposalId }), ...(decisionId && { decisionId }), ...(outcome && { outcome }) });
+  };
+
+  const decide = async (wire: SignedDecisionWire): Promise<void> => {
     const parsed = signedDecisionFromWire(wire);
-    if (!parsed.ok) return void log.warn({ code: parsed.code }, `hub decision refused: ${parsed.message}`);
-    const proposalId = (parsed.signed as { decision?: { proposalId?: unknown } }).decision?.proposalId;
-    if (!gate) return void log.warn({ proposal: proposalId }, 'hub decision refused: no dispatch.decisionKey is configured, so no decision can be verified');
+    if (!parsed.ok) return refuse({}, parsed.code, parsed.message);
+    const fields = (parsed.signed as { decision?: { proposalId?: unknown; id?: unknown; outcome?: unknown } }).decision ?? {};
+    const said = { proposalId: fields.proposalId, decisionId: fields.id, outcome: fields.outcome };
+    const proposalId = fields.proposalId;
+    if (!gate) return refuse(said, 'DECISION_NO_KEY', 'no dispatch.decisionKey is configured, so no decision can be verified');
     const record = typeof proposalId === 'string' ? journal.get(proposalId) : undefined;
-    if (!record) return void log.warn({ proposal: proposalId }, 'hub decision refused: it names no proposal this edge journaled');
+    if (!record) return refuse(said, 'DECISION_UNKNOWN_PROPOSAL', 'it names no proposal this edge journaled');
     const admitted = gate.admit(parsed.signed, record.proposal);
-    if (admitted.status === 'refused') return void log.warn({ proposal: record.proposal.id, code: admitted.code }, `hub decision refused: ${admitted.message}`);
+    if (admitted.status === 'refused') return refuse({ ...said, proposalId: record.proposal.id }, admitted.code, admitted.message);
     const d = admitted.decision;
     log.info({ proposal: d.proposalId, decision: d.id, outcome: d.outcome, approvers: d.approvers }, 'hub decision admitted');
+    feed?.decisionAdmitted(d);
     const applied = await dispatcher.onDecision(d.proposalId, d.outcome, d.proposalHash);
-    if (!applied.ok) log.warn({ proposal: d.proposalId, error: applied.error, state: applied.state }, 'admitted hub decision could not be applied');
+    if (!applied.ok) {
+      log.warn({ proposal: d.proposalId, error: applied.error, state: applied.state }, 'admitted hub decision could not be applied');
+      feed?.decisionNotApplied(d, applied.error, applied.state);
+    }
+  };
+
+  // a decision and the write it runs: one audit batch, after the write
+  const onDecision = async (wire: SignedDecisionWire): Promise<void> => {
+    feed?.hold();
+    try {
+      await decide(wire);
+    } finally {
+      feed?.release();
+    }
   };
 
   const cycleFailed = (err: unknown) => log.error({ err: err instanceof Error ? err.stack : String(err) }, 'dispatch cycle failed');
@@ -326,6 +380,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
     config,
     journal,
     dispatcher,
+    auditFeed: feed,
     cycle,
     onReadings: (readings) => trigger?.onReadings(readings),
     onDecision,
@@ -333,6 +388,7 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
       clearInterval(timer);
       trigger?.stop();
       await dispatcher.idle();
+      feed?.stop();
       await device.close();
       gate?.close();
       journal.close();

@@ -123,6 +123,7 @@ export class EdgeStore {
       aggregate: this.db.prepare('INSERT OR REPLACE INTO aggregates VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       meta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setSeq: this.db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'"),
+      setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       enqueue: this.db.prepare('INSERT INTO outbox (seq, lane, kind, payload, bytes, readings, first_ts_ms, last_ts_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       inLane: this.db.prepare('SELECT seq, lane, kind, payload, created_ms AS createdMs FROM outbox WHERE lane = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?'),
       oldest: this.db.prepare('SELECT seq, created_ms AS createdMs FROM outbox ORDER BY seq LIMIT 1'),
@@ -153,6 +154,8 @@ export class EdgeStore {
     outbox?: readonly OutboxDraft[];
     /** Builds the telemetry messages from the readings that were new (not already stored). */
     telemetry?: (fresh: Reading[]) => OutboxDraft[];
+    /** Bookkeeping that must commit with the outbox messages (what the audit sync has queued). */
+    meta?: Readonly<Record<string, string | number>>;
   }): number[] {
     const seqs = this.transaction(() => {
       const fresh = this.storeReadings(batch.readings ?? []);
@@ -164,6 +167,7 @@ export class EdgeStore {
       const drafts = batch.telemetry && fresh.length > 0 ? [...batch.telemetry(fresh), ...(batch.outbox ?? [])] : (batch.outbox ?? []);
       this.lastFresh = fresh.length;
       const seqs = this.enqueue(drafts);
+      for (const [key, value] of Object.entries(batch.meta ?? {})) this.s.setMeta.run(key, value);
       if (this.bytes > this.limits.maxBytes) this.dropTelemetry('outbox_full', this.limits.dropPolicy);
       return seqs;
     });
@@ -349,6 +353,11 @@ export class EdgeStore {
   stats(): OutboxStats {
     const t = this.s.totals.get() as { n: number; b: number; r: number; oldest: number | null };
     return { messages: t.n, bytes: t.b, readings: t.r, oldestMs: t.oldest ?? 0 };
+  }
+
+  /** A value `commit({ meta })` stored, or undefined. */
+  metaValue(key: string): string | number | undefined {
+    return this.s.meta.get(key) as string | number | undefined;
   }
 
   lastSeq(): number {

@@ -2,7 +2,7 @@
  * Outbox drafts: what each kind of uplink message looks like before it has a sequence number.
  * Telemetry is cut into messages bounded by reading count and (estimated) bytes.
  */
-import { encodeEnvelope, envelope, type Aggregate, type Birth, type Escalation, type ForecastMessage, type Gap, type ModelScore, type Payload, type Reading } from '../../protocols/index.js';
+import { encodeEnvelope, envelope, type Aggregate, type AuditSync, type Birth, type Escalation, type ForecastMessage, type Gap, type ModelScore, type Payload, type Reading } from '../../protocols/index.js';
 import type { OutboxDraft } from '../store/edge-store.js';
 import { Lane } from '../store/lanes.js';
 
@@ -79,4 +79,9 @@ export function scoresDraft(ctx: DraftContext, atMs: number, scores: ModelScore[
 /** A proposal waiting for a human at the hub: the control lane, first on the wire, never dropped. */
 export function escalationDraft(ctx: DraftContext, escalation: Escalation): OutboxDraft {
   return draft(ctx, Lane.Control, { kind: 'escalation', escalation });
+}
+
+/** A run of the audit chain for the hub's mirror: the audit lane, right after control, never dropped. */
+export function auditDraft(ctx: DraftContext, audit: AuditSync): OutboxDraft {
+  return draft(ctx, Lane.Audit, { kind: 'audit', audit });
 }

@@ -3,6 +3,8 @@
  * the edges' load forecasts and model scores, and Prometheus metrics. Query parameters are
  * validated with zod; a bad one gets a 400 that names the parameter and what was expected.
  *
+ * `GET /api/edges/:id/audit?after=&limit=` is the edge's audit chain as the hub mirrors it (hub/audit).
+ *
  * Every read of grid data needs a session (viewer or higher, `guard`): 401 HUB_AUTH_REQUIRED
  * without one. Open on purpose: `/api/health` (load balancers, the CLI's wait), and `/metrics`:
  * Prometheus scrapes without a session, and it exposes counters and gauges of the hub and the
@@ -11,6 +13,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { recordOfRow } from '../../protocols/audit/index.js';
+import type { EdgeAuditMirror } from '../audit/index.js';
 import { guard, type UserStore } from '../auth/index.js';
 import type { HubMetrics } from '../metrics.js';
 import type { HubStore } from '../store/hub-store.js';
@@ -45,8 +49,14 @@ const forecastsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(10_000).default(200),
 });
 
+const auditQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+});
+
 export interface ApiDeps {
   store: HubStore;
+  auditMirror: EdgeAuditMirror;
   metrics: HubMetrics;
   users: UserStore;
   now: () => number;
@@ -106,6 +116,25 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       return reply.code(404).send({ error: 'HUB_API_UNKNOWN_EDGE', message: `no edge '${req.params.id}' has reported to this hub` });
     }
     return store.modelScores(req.params.id);
+  });
+
+  // The edge's audit chain as the hub mirrors it: status (head, last signed checkpoint, verified,
+  // alarms) and the records after `after`, `limit` at a time.
+  app.get<{ Params: { id: string } }>('/api/edges/:id/audit', viewer, async (req, reply) => {
+    const edgeId = req.params.id;
+    if (!store.hasEdge(edgeId)) {
+      return reply.code(404).send({ error: 'HUB_API_UNKNOWN_EDGE', message: `no edge '${edgeId}' has reported to this hub` });
+    }
+    const q = auditQuery.safeParse(req.query);
+    if (!q.success) return reply.code(400).send(badRequest(q.error.issues));
+    const status = deps.auditMirror.status(edgeId);
+    const rows = deps.auditMirror.records(edgeId, q.data.after, q.data.limit);
+    return {
+      edgeId,
+      status: status ?? { edgeId, head: deps.auditMirror.head(edgeId), lastCheckpoint: null, verified: false, alarms: [] },
+      records: rows.map(recordOfRow),
+      nextAfter: rows.length === q.data.limit ? rows[rows.length - 1]!.seq : null,
+    };
   });
 
   const series = (kind: 'readings' | 'aggregates') => async (req: FastifyRequest, reply: FastifyReply) => {

@@ -6,24 +6,25 @@
  *   GET /api/console/edges/:id            tags, aggregates, forecast vs actuals, battery, PV, voltage
  *   GET /api/console/approvals?decided=N  pending escalations with their forecasts; N decided ones
  *   GET /api/console/audit?q=&limit=      the hub's audit chain and login events, searched; chain status
- *   GET /api/events                       server-sent events: escalation, approval, decision, edge, readings
+ *   GET /api/events                       server-sent events: escalation, approval, decision, edge, readings, audit
  *
  * Each answer carries `nowMs` (the hub's clock: countdowns in the browser run from it) and `me`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApprovalStore } from '../approvals/index.js';
-import type { HubAuditLog } from '../audit/index.js';
+import type { EdgeAuditMirror, HubAuditLog } from '../audit/index.js';
 import { guard, type UserStore } from '../auth/index.js';
 import type { HubStore } from '../store/hub-store.js';
 import { ConsoleFeed, type FeedEvent } from './console-feed.js';
-import { approvalsView, edgeView, fleetView, type ViewContext } from './console-views.js';
+import { approvalsView, edgeChainStatus, edgeView, fleetView, type ViewContext } from './console-views.js';
 
 export interface ConsoleApiOptions {
   store: HubStore;
   approvals: ApprovalStore;
   users: UserStore;
   audit: HubAuditLog;
+  auditMirror: EdgeAuditMirror;
   now: () => number;
   /** Feed poll period (default 1 s). */
   feedIntervalMs?: number;
@@ -50,7 +51,7 @@ export interface AuditEntryView {
 export async function consoleApiRoutes(app: FastifyInstance, o: ConsoleApiOptions): Promise<void> {
   const { users, now } = o;
   const viewer = { preHandler: guard(users, now, 'viewer') };
-  const ctx = (): ViewContext => ({ store: o.store, approvals: o.approvals, nowMs: now() });
+  const ctx = (): ViewContext => ({ store: o.store, approvals: o.approvals, mirror: o.auditMirror, nowMs: now() });
   const me = (req: FastifyRequest) => ({ name: req.hubUser!.name, role: req.hubUser!.role });
 
   app.get('/api/console/fleet', viewer, async (req) => ({ me: me(req), ...fleetView(ctx()) }));
@@ -80,11 +81,14 @@ export async function consoleApiRoutes(app: FastifyInstance, o: ConsoleApiOption
       .sort((a, b) => b.atMs - a.atMs)
       .slice(0, q.data.limit);
     const verification = o.audit.verify();
-    const edges = await Promise.all(o.store.edges().map(async (e) => ({ edgeId: e.id, chain: await edgeChainStatus(app, e.id, req.headers.cookie) })));
+    const edges = o.store.edges().map((e) => {
+      const { status, detail } = edgeChainStatus(o.auditMirror, e.id);
+      return { edgeId: e.id, chain: { status, detail } };
+    });
     return { me: me(req), nowMs: now(), q: q.data.q, records, hubChain: verification, edges };
   });
 
-  const feed = new ConsoleFeed({ store: o.store, approvals: o.approvals, now, ...(o.feedIntervalMs ? { intervalMs: o.feedIntervalMs } : {}) });
+  const feed = new ConsoleFeed({ store: o.store, approvals: o.approvals, now, auditHeads: () => o.auditMirror.heads(), ...(o.feedIntervalMs ? { intervalMs: o.feedIntervalMs } : {}) });
   const streams = new Set<() => void>();
   app.addHook('onClose', async () => {
     for (const end of [...streams]) end();
@@ -109,19 +113,4 @@ export async function consoleApiRoutes(app: FastifyInstance, o: ConsoleApiOption
     streams.add(end);
     req.raw.on('close', end);
   });
-}
-
-/** The edge's audit chain status from `GET /api/edges/:id/audit` when the hub has that route; unknown otherwise. */
-async function edgeChainStatus(app: FastifyInstance, edgeId: string, cookie: string | undefined): Promise<{ status: 'ok' | 'broken' | 'unknown'; detail: string }> {
-  const res = await app.inject({ method: 'GET', url: `/api/edges/${encodeURIComponent(edgeId)}/audit`, headers: cookie ? { cookie } : {} });
-  if (res.statusCode !== 200) return { status: 'unknown', detail: res.statusCode === 404 ? 'the hub does not verify edge chains yet' : `HTTP ${res.statusCode}` };
-  let body: Record<string, unknown>;
-  try {
-    body = res.json();
-  } catch {
-    return { status: 'unknown', detail: 'unreadable answer' };
-  }
-  const v = (body.verification ?? body.chain ?? body) as Record<string, unknown>;
-  if (typeof v.ok !== 'boolean') return { status: 'unknown', detail: 'no verification in the answer' };
-  return { status: v.ok ? 'ok' : 'broken', detail: String(v.message ?? v.status ?? (v.ok ? 'verified' : 'broken')) };
 }

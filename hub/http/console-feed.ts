@@ -7,6 +7,7 @@
  *   decision    an escalation left pending           { id, edgeId, state }
  *   edge        an edge's link state changed         { edgeId, online, reason }
  *   readings    an edge's newest reading moved on    { edgeId, lastReadingTsMs, tagCount }
+ *   audit       an edge's mirrored audit chain grew  { edgeId, seq }  (its execution records arrive)
  *
  * Watching the store (rather than hooking ingest and approvals) sees every writer, including
  * another hub process on the same file. State: the last snapshot and the listeners.
@@ -20,19 +21,24 @@ export type FeedEvent =
   | { type: 'approval'; data: { id: number; edgeId: string; approvals: number } }
   | { type: 'decision'; data: { id: number; edgeId: string; state: string } }
   | { type: 'edge'; data: { edgeId: string; online: boolean; reason: string } }
-  | { type: 'readings'; data: { edgeId: string; lastReadingTsMs: number; tagCount: number } };
+  | { type: 'readings'; data: { edgeId: string; lastReadingTsMs: number; tagCount: number } }
+  | { type: 'audit'; data: { edgeId: string; seq: number } };
 
 export type FeedListener = (e: FeedEvent) => void;
 
 export interface Snapshot {
   escalations: Map<number, { edgeId: string; state: string; approvals: number }>;
   edges: Map<string, { online: boolean; reason: string; lastReadingTsMs: number; tagCount: number }>;
+  /** Each edge's mirrored audit head seq. */
+  auditHeads: Map<string, number>;
 }
 
 export interface ConsoleFeedOptions {
   store: HubStore;
   approvals: ApprovalStore;
   now: () => number;
+  /** Each edge's mirrored audit head seq (EdgeAuditMirror.heads). */
+  auditHeads?: () => Map<string, number>;
   intervalMs?: number;
 }
 
@@ -77,6 +83,7 @@ export class ConsoleFeed {
     return {
       escalations: new Map(rows.map((r) => [r.id, { edgeId: r.edgeId, state: r.state, approvals: r.approvals }])),
       edges: new Map(this.o.store.edges().map((e) => [e.id, { online: e.online, reason: e.stateReason, lastReadingTsMs: e.lastReadingTsMs, tagCount: e.tagCount }])),
+      auditHeads: this.o.auditHeads?.() ?? new Map(),
     };
   }
 
@@ -107,5 +114,6 @@ export function diff(prev: Snapshot, next: Snapshot): FeedEvent[] {
     if (!before || before.online !== e.online || before.reason !== e.reason) out.push({ type: 'edge', data: { edgeId, online: e.online, reason: e.reason } });
     if (!before || before.lastReadingTsMs !== e.lastReadingTsMs || before.tagCount !== e.tagCount) out.push({ type: 'readings', data: { edgeId, lastReadingTsMs: e.lastReadingTsMs, tagCount: e.tagCount } });
   }
+  for (const [edgeId, seq] of next.auditHeads) if (prev.auditHeads.get(edgeId) !== seq) out.push({ type: 'audit', data: { edgeId, seq } });
   return out;
 }

@@ -6,15 +6,39 @@
  *   fleetView(ctx)          every edge with link state, backlog, policy, models, active alarms
  *   edgeView(ctx, id)       tags with latest values and aggregates, and the chart series
  *   approvalsView(ctx)      pending escalations (with the forecast that led to each), decided ones
+ *                           (with the edge's execution record from the audit mirror, when it came)
+ *   edgeChainStatus(m, id)  the edge's audit chain as mirrored: verified, broken (alarms) or unknown
  */
+import type { AuditHead } from '../../protocols/audit/index.js';
 import type { ApprovalStore, EscalationRow } from '../approvals/index.js';
+import type { EdgeAuditMirror, StoredAuditAlarm } from '../audit/index.js';
 import type { EdgeRow, ForecastRow, HubStore, StoredReading } from '../store/hub-store.js';
 import { ONLINE_WITHIN_MS } from './api.js';
 
 export interface ViewContext {
   store: HubStore;
   approvals: ApprovalStore;
+  mirror: EdgeAuditMirror;
   nowMs: number;
+}
+
+export interface EdgeChainStatus {
+  status: 'ok' | 'broken' | 'unknown';
+  detail: string;
+  head: AuditHead | null;
+  lastCheckpointAtMs: number | null;
+  alarms: StoredAuditAlarm[];
+}
+
+/** An edge's audit chain as the hub mirrors it: verified up to a signed checkpoint, broken (alarms), or unknown (nothing yet). */
+export function edgeChainStatus(mirror: EdgeAuditMirror, edgeId: string): EdgeChainStatus {
+  const s = mirror.status(edgeId);
+  if (!s) return { status: 'unknown', detail: 'no audit records from this edge yet', head: null, lastCheckpointAtMs: null, alarms: [] };
+  const base = { head: s.head, lastCheckpointAtMs: s.lastCheckpoint?.atMs ?? null, alarms: s.alarms };
+  const latest = s.alarms[0];
+  if (latest) return { status: 'broken', detail: `${s.alarms.length} alarm(s); latest ${latest.kind}: ${latest.message}`, ...base };
+  if (!s.verified) return { status: 'unknown', detail: `record ${s.head.seq} mirrored, no signed checkpoint of it yet`, ...base };
+  return { status: 'ok', detail: `${s.head.seq} records, signed checkpoint of ${new Date(s.lastCheckpoint!.atMs).toISOString()}`, ...base };
 }
 
 export interface Alarm {
@@ -56,6 +80,13 @@ export function edgeAlarms(ctx: ViewContext, e: EdgeRow & { policy?: { expired?:
   const latest = ctx.store.forecasts(e.id, undefined, 0, ctx.nowMs + 7 * 86_400_000, 1)[0];
   if (latest?.fallbackCode) alarms.push({ code: `FORECAST_${latest.fallbackCode}`, message: latest.fallbackReason || 'the forecast fell back to the seasonal naive' });
   if (pending > 0) alarms.push({ code: 'APPROVAL_PENDING', message: `${pending} escalation(s) waiting for approval` });
+  // The newest audit alarm of each kind (AUDIT_TRUNCATION, AUDIT_FORK, AUDIT_KEY, AUDIT_GAP, AUDIT_INVALID).
+  const seen = new Set<string>();
+  for (const a of ctx.mirror.status(e.id)?.alarms ?? []) {
+    if (seen.has(a.kind)) continue;
+    seen.add(a.kind);
+    alarms.push({ code: `AUDIT_${a.kind.toUpperCase()}`, message: a.message });
+  }
   return alarms;
 }
 
@@ -155,6 +186,7 @@ export function edgeView(ctx: ViewContext, edgeId: string) {
     // The tag's own limits are its instrument range, not the operating band: use the band.
     voltageBandPu: DEFAULT_VOLTAGE_BAND_PU,
     voltageTagKnown: voltageTag !== undefined,
+    auditChain: edgeChainStatus(ctx.mirror, edgeId),
   };
 }
 
@@ -171,12 +203,20 @@ interface ProposalLike {
   forecast?: { target: string; startMs: number; model: { id: string; version: string } | null; fallback: string | null } | null;
 }
 
+/** The edge's newest `execution` audit record of a proposal, when the mirror has it. */
+function executionOf(ctx: ViewContext, e: EscalationRow): { seq: number; atMs: number; body: unknown } | null {
+  const row = ctx.mirror.execution(e.edgeId, e.proposalId);
+  if (!row) return null;
+  return { seq: row.seq, atMs: row.atMs, body: JSON.parse(row.bodyJson) as unknown };
+}
+
 /** What the console shows of a decided escalation (no chart: a thousand of them render at once). */
-function decidedRow(e: EscalationRow) {
+function decidedRow(ctx: ViewContext, e: EscalationRow) {
   const p = (e.proposal ?? {}) as ProposalLike;
   return {
     id: e.id,
     edgeId: e.edgeId,
+    proposalId: e.proposalId,
     action: p.action ?? '?',
     assetId: p.assetId ?? '?',
     magnitudeKw: p.magnitudeKw ?? null,
@@ -188,6 +228,7 @@ function decidedRow(e: EscalationRow) {
     approvals: e.approvals.map((a) => ({ userName: a.userName, role: a.role, atMs: a.atMs, comment: a.comment })),
     decision: e.decision ? { id: e.decision.decision.id, outcome: e.decision.decision.outcome, approvers: e.decision.decision.approvers, comment: e.decision.decision.comment ?? '', issuedAtMs: e.decision.decision.issuedAtMs } : null,
     published: e.published,
+    execution: e.state === 'pending' ? null : executionOf(ctx, e),
   };
 }
 
@@ -195,8 +236,7 @@ function pendingRow(ctx: ViewContext, e: EscalationRow) {
   const p = (e.proposal ?? {}) as ProposalLike;
   const f = p.forecast ? latestForecast(ctx, e.edgeId, p.forecast.target, p.forecast.startMs) : undefined;
   return {
-    ...decidedRow(e),
-    proposalId: e.proposalId,
+    ...decidedRow(ctx, e),
     magnitudePercent: p.magnitudePercent ?? null,
     energyKwh: p.energyKwh ?? null,
     setpoint: p.setpoint ?? null,
@@ -222,6 +262,6 @@ export function approvalsView(ctx: ViewContext, decidedLimit: number) {
     .list(undefined, decidedLimit + pending.length)
     .filter((e) => e.state !== 'pending')
     .slice(0, decidedLimit)
-    .map(decidedRow);
+    .map((e) => decidedRow(ctx, e));
   return { nowMs: ctx.nowMs, pending, decided };
 }

@@ -98,6 +98,7 @@ export interface ReceiveResult {
 
 export class HubStore {
   private readonly db: Database.Database;
+  private readonly handlers = new Map<Payload['kind'], (msg: IncomingMessage) => void>();
   private readonly seriesIds = new Map<string, number>();
   private readonly s;
 
@@ -222,6 +223,7 @@ export class HubStore {
           this.applyEscalation(edgeId, msg.siteId, payload.escalation, msg.nowMs);
           break;
         default:
+          this.handlers.get(payload.kind)?.(msg);
           break;
       }
       this.advance(edgeId, edge.ackedThrough);
@@ -234,6 +236,14 @@ export class HubStore {
     const { approvalRoles, approversRequired, ...verdict } = e.verdict;
     this.s.escalation.run(edgeId, siteId, e.proposalId, e.proposalHash, Buffer.from(e.proposalJson).toString('utf8'), JSON.stringify(verdict),
       JSON.stringify(approvalRoles ?? []), approversRequired === 2 ? 2 : 1, e.escalatedAtMs, e.deadlineMs, nowMs);
+  }
+
+  /**
+   * Stores messages of `kind` through `handler`, inside the receiving transaction (so a message is
+   * taken exactly once): a part of the hub with tables of its own (hub/audit's mirror of `audit`).
+   */
+  handle(kind: Payload['kind'], handler: (msg: IncomingMessage) => void): void {
+    this.handlers.set(kind, handler);
   }
 
   /** The SQLite handle, for the hub's other tables in the same file (auth, approvals, audit). */

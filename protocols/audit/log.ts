@@ -33,7 +33,7 @@ const COLUMNS = 'seq, at_ms AS atMs, kind, subject AS subjectJson, body AS bodyJ
 export class AuditLog {
   readonly chainId: string;
   private readonly s;
-  private readonly appendTx: (entry: AuditEntry) => AuditRecord;
+  private readonly appendTx: (entries: readonly AuditEntry[]) => AuditRecord[];
 
   constructor(db: Database.Database, options: AuditLogOptions) {
     const t = options.table ?? 'audit';
@@ -51,18 +51,32 @@ export class AuditLog {
       head: db.prepare<[], AuditHead>(`SELECT seq, hash FROM ${t} ORDER BY seq DESC LIMIT 1`),
       insert: db.prepare<[number, number, string, string, string, string, string]>(`INSERT INTO ${t} (seq, at_ms, kind, subject, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       range: db.prepare<[number, number], AuditRow>(`SELECT ${COLUMNS} FROM ${t} WHERE seq >= ? AND seq <= ? ORDER BY seq`),
+      page: db.prepare<[number, number], AuditRow>(`SELECT ${COLUMNS} FROM ${t} WHERE seq > ? ORDER BY seq LIMIT ?`),
     };
-    const tx = db.transaction((entry: AuditEntry): AuditRecord => {
-      const { row, record } = sealAuditRecord(this.head(), entry);
-      this.s.insert.run(row.seq, row.atMs, row.kind, row.subjectJson, row.bodyJson, row.prevHash, row.hash);
-      return record;
+    // the head is read inside the (IMMEDIATE) transaction: another process appending to the same file waits its turn
+    const tx = db.transaction((entries: readonly AuditEntry[]): AuditRecord[] => {
+      let head = this.head();
+      return entries.map((entry) => {
+        const { row, record } = sealAuditRecord(head, entry);
+        this.s.insert.run(row.seq, row.atMs, row.kind, row.subjectJson, row.bodyJson, row.prevHash, row.hash);
+        head = row;
+        return record;
+      });
     });
-    this.appendTx = (entry) => tx.immediate(entry);
+    this.appendTx = (entries) => tx.immediate(entries);
   }
 
   /** Appends one record in its own transaction; returns it sealed (seq, prevHash, hash). */
   append(entry: AuditEntry): AuditRecord {
-    return this.appendTx(entry);
+    return this.appendTx([entry])[0]!;
+  }
+
+  /**
+   * Appends records in order in ONE transaction (one fsync): all of them or, when one is refused
+   * (AuditEntryError), none. Returns them sealed.
+   */
+  appendMany(entries: readonly AuditEntry[]): AuditRecord[] {
+    return entries.length === 0 ? [] : this.appendTx(entries);
   }
 
   /** The last record's seq and hash (seq 0 and the genesis hash when empty). */
@@ -73,6 +87,11 @@ export class AuditLog {
   /** Stored rows with fromSeq <= seq <= toSeq, in seq order. */
   rows(fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER): AuditRow[] {
     return this.s.range.all(fromSeq, toSeq);
+  }
+
+  /** Up to `limit` stored rows after `afterSeq`, in seq order (a missing seq is skipped, not waited for). */
+  rowsAfter(afterSeq: number, limit: number): AuditRow[] {
+    return this.s.page.all(afterSeq, limit);
   }
 
   /** Verifies the whole stored chain. */

@@ -3,8 +3,8 @@
  * canonical JSON of `{ atMs, body, kind, prevHash, seq, subject }`, and `prevHash` is the hash of
  * the record before it (GENESIS_HASH for record 1), so changing, removing or moving any record
  * breaks the link at that record. Records link the decision trail by ids in `subject`:
- * telemetry summary -> forecast -> proposal -> policy outcome -> decision -> execution ->
- * observed effect.
+ * telemetry summary -> forecast -> proposal -> policy outcome -> decision (or timeout) ->
+ * execution -> observed effect.
  *
  * A stored row keeps `subject` and `body` as their canonical JSON text; the hash is taken over
  * that text as stored (spliced in, not re-parsed), so a flipped byte is a hash mismatch even
@@ -26,6 +26,8 @@ export const AUDIT_KINDS = [
   'proposal',
   'policy-outcome',
   'decision',
+  /** An escalation that got no decision in time, and what the policy's timeout behaviour did. */
+  'timeout',
   'execution',
   'observed-effect',
   'policy.installed',

@@ -107,6 +107,8 @@ describe('the operator console in Chromium', () => {
     expect(await page.textContent('#notice')).toContain('approval recorded');
     await waitFor('the simulator discharging at 400 kW', () => system.sim.snapshot().battery.setpointKw === 400, 20_000);
     await expect.poll(() => page.locator(`table.decided tr[data-escalation="${escalationId}"]`).textContent(), { timeout: UI_MS }).toContain('sent to the edge');
+    // the edge's own execution record, mirrored from its audit chain, says the write was verified
+    await page.locator(`table.decided tr[data-escalation="${escalationId}"] [data-execution="executed"]`).waitFor({ timeout: UI_MS });
 
     await page.click('#nav a[href="#/audit"]');
     await page.waitForSelector('main[data-rendered="audit"]');

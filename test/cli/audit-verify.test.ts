@@ -4,12 +4,14 @@
  * first broken record, exit 2 when there is nothing to read.
  */
 import Database from 'better-sqlite3';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EdgeAuditLog } from '../../edge/audit/index.js';
-import { AUDIT_KINDS } from '../../protocols/audit/index.js';
+import { EdgeAuditLog, loadOrCreateEdgeKey } from '../../edge/audit/index.js';
+import { EdgeAuditMirror } from '../../hub/audit/index.js';
+import { AUDIT_KINDS, signCheckpoint } from '../../protocols/audit/index.js';
+import { checkpointToWire } from '../../protocols/index.js';
 import { runGridos } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gridos-audit-cli-'));
@@ -86,5 +88,60 @@ describe('gridos audit verify', () => {
     expect(help.stdout).toContain('--db <file>');
     expect(help.stdout).toContain('--table <name>');
     expect(help.stdout).toContain('--json');
+  });
+});
+
+describe('gridos audit verify --hub-data --edge (an edge chain mirrored at the hub)', () => {
+  /** A hub data dir whose mirror holds edge-1's intact chain, then changed with SQL. */
+  function hubData(name: string, sql?: string): string {
+    const hubDir = join(dir, name);
+    mkdirSync(hubDir, { recursive: true });
+    const db = new Database(join(hubDir, 'hub.db'));
+    const edge = new Database(intact, { readonly: true });
+    const rows = new EdgeAuditLog(edge, { chainId: 'edge-1' }).rows();
+    edge.close();
+    const key = loadOrCreateEdgeKey(join(dir, `${name}-edge`));
+    const mirror = new EdgeAuditMirror(db, { keys: new Map([['edge-1', { key: key.privateKey, keyId: key.keyId }]]) });
+    const last = rows[rows.length - 1]!;
+    const cp = signCheckpoint({ chainId: 'edge-1', seq: last.seq, hash: last.hash, atMs: 1 }, key.privateKey);
+    expect(mirror.apply('edge-1', { edgeId: 'edge-1', records: rows, checkpoint: checkpointToWire(cp, key.keyId) }, 1).status).toBe('merged');
+    if (sql) db.exec(`DROP TRIGGER edge_audit_no_update; DROP TRIGGER edge_audit_no_delete; ${sql}`);
+    db.close();
+    return hubDir;
+  }
+
+  it('intact: exit 0; a record changed at the hub: exit 1 naming it; an unknown edge: exit 2', async () => {
+    const ok = await runGridos(['audit', 'verify', '--hub-data', hubData('hub-ok'), '--edge', 'edge-1'], { timeoutMs: CLI_TIMEOUT_MS });
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe(`ok: ${N} records, head ${head}\n`);
+    const changed = hubData('hub-changed', `UPDATE edge_audit SET body = replace(body, '"kw":', '"kW":') WHERE edge_id = 'edge-1' AND seq = 17`);
+    const bad = await runGridos(['audit', 'verify', '--hub-data', changed, '--edge', 'edge-1', '--json'], { timeoutMs: CLI_TIMEOUT_MS });
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, at: 17, code: 'AUDIT_HASH_MISMATCH' });
+    const other = await runGridos(['audit', 'verify', '--hub-data', changed, '--edge', 'edge-9'], { timeoutMs: CLI_TIMEOUT_MS });
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain("no audit records of edge 'edge-9'");
+    const half = await runGridos(['audit', 'verify', '--hub-data', changed], { timeoutMs: CLI_TIMEOUT_MS });
+    expect(half.code).toBe(2);
+    expect(half.stderr).toContain('--hub-data and --edge go together');
+  });
+});
+
+describe('gridos audit key', () => {
+  it("prints the edge's public audit key, creating it (mode 0600) on first use, the same key after", async () => {
+    const dataDir = join(dir, 'key-edge');
+    const config = join(dir, 'edge.yaml');
+    writeFileSync(config, `edge: { id: edge-7, site: north }\nhub: { mqttUrl: 'mqtt://127.0.0.1:1' }\nstorage: { dataDir: ${dataDir} }\nsources: [{ kind: replay, name: r, file: x.csv, tags: [{ id: t1 }] }]\n`);
+    const first = await runGridos(['audit', 'key', '--config', config, '--json'], { timeoutMs: CLI_TIMEOUT_MS });
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const out = JSON.parse(first.stdout) as { edgeId: string; keyId: string; publicKeyPem: string; file: string };
+    expect(out).toMatchObject({ edgeId: 'edge-7', keyId: expect.stringMatching(/^[0-9a-f]{64}$/), publicKeyPem: expect.stringContaining('BEGIN PUBLIC KEY') });
+    expect(statSync(out.file).mode & 0o777).toBe(0o600);
+    const again = await runGridos(['audit', 'key', '--config', config], { timeoutMs: CLI_TIMEOUT_MS });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(out.publicKeyPem);
+    expect(again.stderr).toContain('edgeKeys:');
   });
 });

@@ -2,10 +2,12 @@
  * SIGKILL the dispatcher in every state (and once between a device write and its journal entry),
  * and in every state of a safe fallback that an escalation's timeout journals and runs,
  * restart it on the same journal, run it once more: every proposal is journaled and final, and
- * nothing was executed twice. The child (test/helpers/dispatch-child.mjs) runs the built modules
+ * nothing was executed twice, and the audit chain holds each proposal's trail exactly once per
+ * kind, in order, and verifies. The child (test/helpers/dispatch-child.mjs) runs the built modules
  * in dist/; it freezes where it is told and says so on stdout, so the kill lands in that state.
  * No timing is asserted.
  */
+import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DispatchJournal, FINAL_STATES, type DispatchState } from '../../edge/dispatch/index.js';
+import { verifyChain, type AuditRow } from '../../protocols/audit/index.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/dispatch-child.mjs', import.meta.url));
 const BUILT = fileURLToPath(new URL('../../dist/edge/dispatch/dispatcher.js', import.meta.url));
@@ -59,6 +62,24 @@ function runChild(env: Record<string, string>, killAt?: string): Promise<Run> {
   });
 }
 
+/** The audit chain's rows, and each proposal's kinds in chain order. */
+function auditTrails(file: string): { rows: AuditRow[]; trails: Map<string, string[]> } {
+  const db = new Database(file, { readonly: true });
+  try {
+    const rows = db.prepare<[], AuditRow>('SELECT seq, at_ms AS atMs, kind, subject AS subjectJson, body AS bodyJson, prev_hash AS prevHash, hash FROM audit ORDER BY seq').all();
+    const trails = new Map<string, string[]>();
+    for (const r of rows) {
+      const id = (JSON.parse(r.subjectJson) as { proposalId?: string }).proposalId!;
+      trails.set(id, [...(trails.get(id) ?? []), r.kind]);
+    }
+    return { rows, trails };
+  } finally {
+    db.close();
+  }
+}
+
+const TRAIL_START = ['telemetry-summary', 'forecast', 'proposal', 'policy-outcome'];
+
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
 function snapshot(journalFile: string) {
@@ -73,7 +94,7 @@ function snapshot(journalFile: string) {
 describe('dispatcher under SIGKILL in every state', () => {
   it.each(KILL_POINTS)('killed in %s: restarted, no proposal lost, none executed twice', async (point) => {
     const dir = join(tmp, point);
-    const env = { JOURNAL: join(dir, 'edge.db'), EXECUTIONS: join(dir, 'executions.txt'), ESCALATIONS: join(dir, 'escalations.txt') };
+    const env = { JOURNAL: join(dir, 'edge.db'), EXECUTIONS: join(dir, 'executions.txt'), ESCALATIONS: join(dir, 'escalations.txt'), AUDIT: join(dir, 'audit.db') };
 
     const killed = await runChild(env, point);
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
@@ -118,10 +139,29 @@ describe('dispatcher under SIGKILL in every state', () => {
     const escalated = new Set(lines(env.ESCALATIONS));
     for (const asset of ['approve', 'reject', 'timeout', 'fallback']) expect(escalated.has(after.get(asset)!.id)).toBe(true);
 
+    // The audit: every proposal's trail exactly once per kind, in the order of its steps, and the chain intact.
+    const audit = auditTrails(env.AUDIT);
+    expect(verifyChain(audit.rows)).toMatchObject({ ok: true, records: audit.rows.length });
+    const executedTrail = (asset: string, ...middle: string[]) => [...TRAIL_START, ...middle, 'execution', ...(after.get(asset)!.state === 'executed' ? ['observed-effect'] : [])];
+    const expected: Record<string, string[]> = {
+      'auto-ok': executedTrail('auto-ok'),
+      approve: executedTrail('approve', 'decision'),
+      reject: [...TRAIL_START, 'decision'],
+      timeout: [...TRAIL_START, 'timeout'],
+      deny: TRAIL_START,
+      'auto-fail': [...TRAIL_START, 'execution'],
+      stale: [...TRAIL_START, 'execution'],
+      fallback: [...TRAIL_START, 'timeout'],
+      'fallback:derived': executedTrail('fallback:derived'),
+    };
+    for (const [asset, kinds] of Object.entries(expected)) expect([asset, audit.trails.get(after.get(asset)!.id)]).toEqual([asset, kinds]);
+    expect(audit.trails.size).toBe(after.size);
+
     // A third run replays everything against the journal and changes nothing.
     const replay = await runChild(env);
     expect(replay.code, replay.stderr).toBe(0);
     expect(lines(env.EXECUTIONS)).toEqual(executions);
     expect(snapshot(env.JOURNAL)).toEqual(after);
+    expect(auditTrails(env.AUDIT).rows).toEqual(audit.rows);
   });
 });

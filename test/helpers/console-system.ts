@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import { edgeConfigSchema, hubConfigSchema, validateConfig } from '../../config/index.js';
 import { policySchema } from '../../config/policy.js';
 import { compilePolicy, startAgent, type Agent, type DispatchPolicyView } from '../../edge/index.js';
+import { loadOrCreateEdgeKey } from '../../edge/audit/index.js';
 import { forecastDraft } from '../../edge/uplink/drafts.js';
 import { buildHub, type Hub } from '../../hub/index.js';
 import type { ForecastMessage } from '../../protocols/index.js';
@@ -73,8 +74,12 @@ export async function startConsoleSystem(logger: Logger): Promise<ConsoleSystem>
   const dir = mkdtempSync(join(tmpdir(), 'gridos-console-'));
   let offsetMs = 0;
   const hubNow = () => Date.now() + offsetMs;
+  // The edge's audit key made before the edge starts and registered at the hub, as an operator
+  // would (`gridos audit key`), so the edge's chain (its execution records) is mirrored at the hub.
+  const edgeKeyPem = join(dir, 'edge-audit.pub.pem');
+  writeFileSync(edgeKeyPem, loadOrCreateEdgeKey(join(dir, 'edge')).publicKeyPem);
   const hub = await buildHub(
-    validateConfig(hubConfigSchema, { hub: { id: 'hub-console' }, http: { host: '127.0.0.1', port: 0 }, broker: { mode: 'embedded', host: '127.0.0.1', port: 0 }, storage: { dataDir: join(dir, 'hub') } }, 'console test hub'),
+    validateConfig(hubConfigSchema, { hub: { id: 'hub-console' }, http: { host: '127.0.0.1', port: 0 }, broker: { mode: 'embedded', host: '127.0.0.1', port: 0 }, storage: { dataDir: join(dir, 'hub') }, audit: { edgeKeys: { [EDGE]: edgeKeyPem } } }, 'console test hub'),
     { logger, now: hubNow },
   );
   const { httpUrl, brokerUrl } = await hub.start();

@@ -6,11 +6,16 @@
 // KILL_AT=written freezes inside execute after the device write, before the journal records it;
 // KILL_AT=fallback-<state|written> does the same for the fallback proposal only. Without KILL_AT it runs to
 // the end and writes "DONE". `execute` appends the proposal id to EXECUTIONS (the "device");
-// the read-back looks there. Plain ESM JavaScript so node runs it on the built modules as is.
+// the read-back looks there. With AUDIT, the dispatch audit feed records every step in that audit
+// chain file (reconciled from the journal at start, as the loop does; observed effects due at once).
+// Plain ESM JavaScript so node runs it on the built modules as is.
+import Database from 'better-sqlite3';
 import { appendFileSync, existsSync, readFileSync, writeSync } from 'node:fs';
-import { DispatchJournal, Dispatcher, sealProposal } from '../../dist/edge/dispatch/index.js';
+import pino from 'pino';
+import { EdgeAuditLog } from '../../dist/edge/audit/index.js';
+import { DispatchAuditFeed, DispatchJournal, Dispatcher, sealProposal } from '../../dist/edge/dispatch/index.js';
 
-const { JOURNAL, EXECUTIONS, ESCALATIONS, KILL_AT } = process.env;
+const { JOURNAL, EXECUTIONS, ESCALATIONS, KILL_AT, AUDIT } = process.env;
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 let now = T0;
 const clock = () => now;
@@ -44,9 +49,12 @@ const evaluate = (action) => {
 };
 const executed = () => (existsSync(EXECUTIONS) ? readFileSync(EXECUTIONS, 'utf8').split('\n').filter(Boolean) : []);
 
+/** @type {DispatchAuditFeed | undefined} */
+let feed;
 const journal = new DispatchJournal(JOURNAL, {
   clock,
-  onTransition: (record) => {
+  onTransition: (record, from, event) => {
+    feed?.onTransition(record, from, event);
     if (record.state === KILL_AT) freeze(record.state, record.proposal.id);
     if (record.proposal.controller === 'fallback' && `fallback-${record.state}` === KILL_AT) freeze(KILL_AT, record.proposal.id);
   },
@@ -66,13 +74,36 @@ const dispatcher = new Dispatcher({
   readBack: async (p) => (executed().includes(p.id) ? 'reached' : 'not_reached'),
 });
 
-await dispatcher.recover();
+let auditDb;
+if (AUDIT) {
+  auditDb = new Database(AUDIT);
+  auditDb.pragma('journal_mode = WAL');
+  auditDb.pragma('synchronous = FULL');
+  const tags = { feederKw: 'feeder.kw', socPct: 'bess.soc', voltagePu: 'bus.pu', batteryKw: 'bess.kw' };
+  const read = (tag) => ({ value: tag === 'bess.kw' ? 100 : 50, tsMs: now });
+  feed = new DispatchAuditFeed({ audit: new EdgeAuditLog(auditDb, { chainId: 'e1' }), journal, clock, logger: pino({ level: 'silent' }), tags, read, effectAfterMs: 0 });
+  feed.reconcile();
+}
+/** As the loop runs them: a batch of audit records per phase. */
+const batch = async (fn) => {
+  feed?.hold();
+  try {
+    await fn();
+  } finally {
+    feed?.release();
+  }
+};
+await batch(() => dispatcher.recover());
+feed?.cycleStarted({ nowMs: now, values: new Map([['feeder.kw', { value: 4200, tsMs: now - 500 }]]), forecast: undefined, policy: { policyId: 'p', version: 1 }, hubReachable: true });
 await dispatcher.cycle(proposals, { nowMs: now, policyExpired: false, hubReachable: true, autoCountLastHour: 0, autoEnergyKwhToday: 0 });
+feed?.cycleEnded();
 // The hub's answers, repeated on every run (a replay after a restart is refused by the journal).
-await dispatcher.onDecision(byAsset.get('approve').id, 'approve');
-await dispatcher.onDecision(byAsset.get('reject').id, 'reject');
+await batch(() => dispatcher.onDecision(byAsset.get('approve').id, 'approve'));
+await batch(() => dispatcher.onDecision(byAsset.get('reject').id, 'reject'));
 now += 120_000;
-await dispatcher.tick();
+await batch(() => dispatcher.tick());
 await dispatcher.idle();
+await feed?.idle();
 journal.close();
+auditDb?.close();
 writeSync(1, 'DONE\n');

@@ -148,6 +148,7 @@ const ROUTES: RouteCase[] = [
   { route: 'GET /api/edges/:id/gaps', min: 'viewer', call: get(`/api/edges/${EDGE}/gaps`) },
   { route: 'GET /api/edges/:id/forecasts', min: 'viewer', call: get(`/api/edges/${EDGE}/forecasts`) },
   { route: 'GET /api/edges/:id/model-scores', min: 'viewer', call: get(`/api/edges/${EDGE}/model-scores`) },
+  { route: 'GET /api/edges/:id/audit', min: 'viewer', call: get(`/api/edges/${EDGE}/audit`) },
   { route: 'GET /api/readings', min: 'viewer', call: get(`/api/readings?edge=${EDGE}&tag=t1&from=0`) },
   { route: 'GET /api/aggregates', min: 'viewer', call: get(`/api/aggregates?edge=${EDGE}&tag=t1&from=0`) },
   { route: 'GET /api/console/fleet', min: 'viewer', call: get('/api/console/fleet') },

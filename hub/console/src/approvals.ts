@@ -53,7 +53,18 @@ function pendingCard(me: Me, p: PendingItem): string {
   </article>`;
 }
 
+/** The edge's own execution record, as its audit chain reached the hub: its outcome and message. */
+function executed(d: DecidedItem): string | null {
+  if (!d.execution) return null;
+  const body = (d.execution.body ?? {}) as Record<string, unknown>;
+  const outcome = body.state ?? body.outcome ?? body.result ?? 'recorded';
+  const detail = body.message ?? body.code ?? body.reason ?? '';
+  return `<span class="badge ${outcome === 'executed' ? 'good' : 'bad'}" data-execution="${esc(outcome)}">${esc(outcome)}</span> ${timeEl(d.execution.atMs, true)}${detail ? ` <span class="muted">${esc(detail)}</span>` : ''}`;
+}
+
 function execution(d: DecidedItem): string {
+  const fromEdge = executed(d);
+  if (fromEdge) return fromEdge;
   switch (d.state) {
     case 'approved':
       return d.published ? 'signed decision sent to the edge; it writes the setpoint after its own interlocks' : 'signed; waiting for the broker to send it';
@@ -91,7 +102,8 @@ export function approvalsPage(ctx: PageContext): Page {
     }
   };
   const page: Page = {
-    liveEvents: ['escalation', 'approval', 'decision'],
+    // audit: an edge's execution record arrived (shown beside the decided item)
+    liveEvents: ['escalation', 'approval', 'decision', 'audit'],
     async refresh() {
       const v = await getJson<ApprovalsView>('/api/console/approvals');
       clockSkewMs = v.nowMs - Date.now();

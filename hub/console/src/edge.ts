@@ -8,7 +8,24 @@ import { getJson } from './api.js';
 import { forecastChart, seriesChart } from './charts.js';
 import { esc, num, QUALITY_NAMES, timeEl } from './format.js';
 import type { Page, PageContext } from './page.js';
-import type { EdgeView, TagView } from './types.js';
+import type { AuditChainStatus, EdgeView, TagView } from './types.js';
+
+const CHAIN_BADGE: Record<AuditChainStatus['status'], string> = {
+  ok: '<span class="badge good">verified</span>',
+  broken: '<span class="badge bad">alarm</span>',
+  unknown: '<span class="muted">unknown</span>',
+};
+
+/** The edge's audit chain at the hub: status, head, last signed checkpoint, alarms. */
+function auditChain(c: AuditChainStatus): string {
+  const head = c.head ? `head record ${c.head.seq} <span class="mono">${esc(c.head.hash.slice(0, 12))}</span>` : 'no records yet';
+  const alarms = c.alarms.map((a) => `<tr data-alarm="${esc(a.kind)}"><td>${timeEl(a.atMs, true)}</td><td><span class="badge bad">${esc(a.kind)}</span></td><td class="num">${a.seq}</td><td>${esc(a.message)} <span class="muted">${esc(a.code)}</span></td></tr>`);
+  return `<section class="audit-chain" data-status="${c.status}">
+    <h3>Audit chain ${CHAIN_BADGE[c.status]} <span class="muted">${head}${c.lastCheckpointAtMs ? `, signed checkpoint ${timeEl(c.lastCheckpointAtMs, true)}` : ''}</span></h3>
+    <p class="muted">${esc(c.detail)}</p>
+    ${alarms.length > 0 ? `<table class="grid" aria-label="audit alarms"><thead><tr><th>time</th><th>alarm</th><th class="num">record</th><th>detail</th></tr></thead><tbody>${alarms.join('')}</tbody></table>` : ''}
+  </section>`;
+}
 
 function tagRow(t: TagView): string {
   const a = t.aggregate;
@@ -55,6 +72,7 @@ export function edgePage(ctx: PageContext, edgeId: string): Page {
           <div class="chart" id="chart-pv"></div>
           <div class="chart" id="chart-voltage"></div>
         </section>
+        ${auditChain(v.auditChain)}
         <h3>Tags <span class="muted">latest value and the last aggregate window</span></h3>
         <table class="grid" aria-label="tags">
           <thead><tr><th>tag</th><th class="num">latest</th><th>time</th><th>quality</th><th class="num">mean</th><th class="num">min &hellip; max</th><th>window</th></tr></thead>

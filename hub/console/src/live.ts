@@ -3,8 +3,8 @@
  * drop (the hub asks for 2 s); a stream closed for good (401 after the session ended) is
  * reopened with backoff. Reports link state so the page can show a banner.
  */
-export type LiveEventType = 'escalation' | 'approval' | 'decision' | 'edge' | 'readings';
-export const LIVE_EVENTS: readonly LiveEventType[] = ['escalation', 'approval', 'decision', 'edge', 'readings'];
+export type LiveEventType = 'escalation' | 'approval' | 'decision' | 'edge' | 'readings' | 'audit';
+export const LIVE_EVENTS: readonly LiveEventType[] = ['escalation', 'approval', 'decision', 'edge', 'readings', 'audit'];
 
 export interface LiveHandlers {
   onEvent(type: LiveEventType, data: unknown): void;

@@ -80,6 +80,23 @@ export interface TagView {
   aggregate: { windowStartMs: number; windowMs: number; mean: number; min: number; max: number; last: number; count: number } | null;
 }
 
+export interface AuditChainAlarm {
+  kind: 'truncation' | 'fork' | 'key' | 'gap' | 'invalid';
+  code: string;
+  seq: number;
+  message: string;
+  atMs: number;
+}
+
+/** The edge's audit chain as the hub mirrors it. */
+export interface AuditChainStatus {
+  status: 'ok' | 'broken' | 'unknown';
+  detail: string;
+  head: { seq: number; hash: string } | null;
+  lastCheckpointAtMs: number | null;
+  alarms: AuditChainAlarm[];
+}
+
 export interface EdgeView {
   me: Me;
   nowMs: number;
@@ -88,6 +105,7 @@ export interface EdgeView {
   forecast: ForecastChart | null;
   series: Record<'load' | 'voltage' | 'soc' | 'batteryPower' | 'setpoint' | 'pv' | 'curtailment', { tag: string; points: Point[] }>;
   voltageBandPu: [number, number];
+  auditChain: AuditChainStatus;
 }
 
 export interface ApprovalStep {
@@ -111,10 +129,12 @@ export interface DecidedItem {
   approvals: ApprovalStep[];
   decision: { id: string; outcome: string; approvers: string[]; comment: string; issuedAtMs: number } | null;
   published: boolean;
+  proposalId: string;
+  /** The edge's execution record (its audit chain, mirrored at the hub), once it arrived. */
+  execution: { seq: number; atMs: number; body: unknown } | null;
 }
 
 export interface PendingItem extends DecidedItem {
-  proposalId: string;
   magnitudePercent: number | null;
   energyKwh: number | null;
   setpoint: { point: string; value: number; unit: string } | null;

@@ -1,0 +1,166 @@
+/**
+ * EdgeAuditMirror: each edge's audit chain as the hub received it (edge/audit/sync.ts sends it in
+ * runs, each with a checkpoint of its last record signed by the edge's key), in the hub store.
+ *
+ * A run is merged only when everything holds: the checkpoint is signed by the key registered
+ * for that edge (hub config `audit.edgeKeys`) and names the run's last record; every record
+ * hashes to its hash and links to the one before; the run continues the stored chain (its first
+ * new record links to the stored head). Otherwise the run is not merged and an alarm is stored:
+ *
+ *   key         no registered key, another key, or a signature that does not verify
+ *   invalid     a record's hash does not match its contents (or the run does not hang together)
+ *   gap         records between the stored head and the run are missing
+ *   fork        a record at a seq the hub holds, with another hash: two histories
+ *   truncation  the edge's head went back, or a run behind the stored head with another history
+ *
+ * The same alarm (edge, kind, seq, hash) is stored once. A run the hub already holds
+ * (redelivery) is a no-op, without an alarm. Judging is pure (`judgeAuditSync`, judge.ts); this
+ * class reads and writes the tables, in one transaction per run (nested in ingest's, when it calls).
+ */
+import type Database from 'better-sqlite3';
+import { EMPTY_HEAD, verifyChain, type AuditHead, type AuditRow, type ChainVerification } from '../../protocols/audit/index.js';
+import type { AuditSync } from '../../protocols/index.js';
+import { judgeAuditSync, type AuditAlarm, type EdgeAuditKey } from './judge.js';
+
+export interface StoredAuditAlarm extends AuditAlarm {
+  edgeId: string;
+  atMs: number;
+}
+
+export type MirrorOutcome =
+  | { status: 'merged'; records: number; head: AuditHead }
+  | { status: 'duplicate'; head: AuditHead }
+  | { status: 'alarm'; alarm: AuditAlarm; head: AuditHead };
+
+export interface AuditCheckpointRow {
+  seq: number;
+  hash: string;
+  atMs: number;
+  keyId: string;
+  receivedMs: number;
+}
+
+export interface MirrorStatus {
+  edgeId: string;
+  head: AuditHead;
+  lastCheckpoint: AuditCheckpointRow | null;
+  /** The stored chain ends at a signed checkpoint and no alarm was ever raised for this edge. */
+  verified: boolean;
+  alarms: StoredAuditAlarm[];
+}
+
+const ROW_COLUMNS = 'seq, at_ms AS atMs, kind, subject AS subjectJson, body AS bodyJson, prev_hash AS prevHash, hash';
+
+/** Every mirrored row of an edge, in seq order (also for `gridos audit verify --hub-data`, on a read-only handle). */
+export function mirroredRows(db: Database.Database, edgeId: string): AuditRow[] {
+  return db.prepare<[string], AuditRow>(`SELECT ${ROW_COLUMNS} FROM edge_audit WHERE edge_id = ? ORDER BY seq`).all(edgeId);
+}
+
+export interface EdgeAuditMirrorOptions {
+  /** Registered edge keys by edge id. */
+  keys: ReadonlyMap<string, EdgeAuditKey>;
+  /** Told of each new alarm (not of one stored before): logs and metrics. */
+  onAlarm?: (edgeId: string, alarm: AuditAlarm) => void;
+}
+
+export class EdgeAuditMirror {
+  private readonly s;
+  private readonly applyTx: (edgeId: string, sync: AuditSync, nowMs: number) => MirrorOutcome;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly options: EdgeAuditMirrorOptions,
+  ) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS edge_audit (
+        edge_id TEXT NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL,
+        body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, received_ms INTEGER NOT NULL,
+        PRIMARY KEY (edge_id, seq)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS edge_audit_execution ON edge_audit (edge_id, json_extract(subject, '$.proposalId')) WHERE kind = 'execution';
+      CREATE TRIGGER IF NOT EXISTS edge_audit_no_update BEFORE UPDATE ON edge_audit BEGIN SELECT RAISE(ABORT, 'the audit mirror is append-only'); END;
+      CREATE TRIGGER IF NOT EXISTS edge_audit_no_delete BEFORE DELETE ON edge_audit BEGIN SELECT RAISE(ABORT, 'the audit mirror is append-only'); END;
+      CREATE TABLE IF NOT EXISTS edge_audit_heads (
+        edge_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL,
+        cp_seq INTEGER NOT NULL, cp_hash TEXT NOT NULL, cp_at_ms INTEGER NOT NULL, cp_signature TEXT NOT NULL,
+        cp_key_id TEXT NOT NULL, cp_received_ms INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS edge_audit_alarms (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, edge_id TEXT NOT NULL, kind TEXT NOT NULL, code TEXT NOT NULL,
+        seq INTEGER NOT NULL, hash TEXT NOT NULL, message TEXT NOT NULL, at_ms INTEGER NOT NULL,
+        UNIQUE (edge_id, kind, seq, hash));
+    `);
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      head: p('SELECT seq, hash FROM edge_audit_heads WHERE edge_id = ?'),
+      heads: p('SELECT edge_id AS edgeId, seq FROM edge_audit_heads'),
+      checkpoint: p('SELECT cp_seq AS seq, cp_hash AS hash, cp_at_ms AS atMs, cp_key_id AS keyId, cp_received_ms AS receivedMs FROM edge_audit_heads WHERE edge_id = ?'),
+      hashAt: p('SELECT hash FROM edge_audit WHERE edge_id = ? AND seq = ?').pluck(),
+      insert: p('INSERT INTO edge_audit (edge_id, seq, at_ms, kind, subject, body, prev_hash, hash, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      setHead: p(`INSERT INTO edge_audit_heads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (edge_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
+        cp_seq = excluded.cp_seq, cp_hash = excluded.cp_hash, cp_at_ms = excluded.cp_at_ms, cp_signature = excluded.cp_signature,
+        cp_key_id = excluded.cp_key_id, cp_received_ms = excluded.cp_received_ms`),
+      alarm: p('INSERT OR IGNORE INTO edge_audit_alarms (edge_id, kind, code, seq, hash, message, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      alarms: p('SELECT edge_id AS edgeId, kind, code, seq, hash, message, at_ms AS atMs FROM edge_audit_alarms WHERE edge_id = ? ORDER BY id DESC LIMIT ?'),
+      page: p(`SELECT ${ROW_COLUMNS} FROM edge_audit WHERE edge_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
+      execution: p(`SELECT ${ROW_COLUMNS} FROM edge_audit WHERE edge_id = ? AND kind = 'execution' AND json_extract(subject, '$.proposalId') = ? ORDER BY seq DESC LIMIT 1`),
+    };
+    this.applyTx = db.transaction((edgeId: string, sync: AuditSync, nowMs: number) => this.applyNow(edgeId, sync, nowMs));
+  }
+
+  /** Judges one run from `edgeId` and merges it or stores the alarm. Throws only when SQLite does (the message is then not acknowledged). */
+  apply(edgeId: string, sync: AuditSync, nowMs: number): MirrorOutcome {
+    return this.applyTx(edgeId, sync, nowMs);
+  }
+
+  private applyNow(edgeId: string, sync: AuditSync, nowMs: number): MirrorOutcome {
+    const head = this.head(edgeId);
+    const verdict = judgeAuditSync(edgeId, sync, this.options.keys.get(edgeId), { head, hashAt: (seq) => this.s.hashAt.get(edgeId, seq) as string | undefined });
+    if (!verdict.ok) {
+      const a = verdict.alarm;
+      if (this.s.alarm.run(edgeId, a.kind, a.code, a.seq, a.hash, a.message, nowMs).changes > 0) this.options.onAlarm?.(edgeId, a);
+      return { status: 'alarm', alarm: a, head };
+    }
+    const cp = sync.checkpoint;
+    const last = this.s.checkpoint.get(edgeId) as AuditCheckpointRow | undefined;
+    for (const r of verdict.fresh) this.s.insert.run(edgeId, r.seq, r.atMs, r.kind, r.subjectJson, r.bodyJson, r.prevHash, r.hash, nowMs);
+    const newHead = verdict.fresh.length > 0 ? { seq: cp.seq, hash: cp.hash } : head;
+    // The newest checkpoint at the head is kept; an old run delivered again changes nothing.
+    if (verdict.fresh.length > 0 || (cp.seq === head.seq && (!last || cp.atMs >= last.atMs))) {
+      this.s.setHead.run(edgeId, newHead.seq, newHead.hash, cp.seq, cp.hash, cp.atMs, Buffer.from(cp.signature).toString('hex'), cp.keyId, nowMs);
+    }
+    return verdict.fresh.length > 0 ? { status: 'merged', records: verdict.fresh.length, head: newHead } : { status: 'duplicate', head };
+  }
+
+  /** The stored head of an edge's chain (seq 0 when nothing is mirrored). */
+  head(edgeId: string): AuditHead {
+    return (this.s.head.get(edgeId) as AuditHead | undefined) ?? EMPTY_HEAD;
+  }
+
+  /** Every edge's mirrored head seq (the console's live feed watches them move). */
+  heads(): Map<string, number> {
+    return new Map((this.s.heads.all() as { edgeId: string; seq: number }[]).map((r) => [r.edgeId, r.seq]));
+  }
+
+  /** The mirror's state for an edge; undefined when nothing ever arrived from it. */
+  status(edgeId: string, alarmLimit = 50): MirrorStatus | undefined {
+    const cp = (this.s.checkpoint.get(edgeId) as AuditCheckpointRow | undefined) ?? null;
+    const alarms = this.s.alarms.all(edgeId, alarmLimit) as StoredAuditAlarm[];
+    if (!cp && alarms.length === 0) return undefined;
+    const head = this.head(edgeId);
+    return { edgeId, head, lastCheckpoint: cp, verified: alarms.length === 0 && cp !== null && cp.seq === head.seq && cp.hash === head.hash, alarms };
+  }
+
+  /** Up to `limit` mirrored rows of an edge after `afterSeq`, in seq order. */
+  records(edgeId: string, afterSeq: number, limit: number): AuditRow[] {
+    return this.s.page.all(edgeId, afterSeq, limit) as AuditRow[];
+  }
+
+  /** Verifies the whole mirrored chain of an edge, naming the first broken record. */
+  verify(edgeId: string): ChainVerification {
+    return verifyChain(mirroredRows(this.db, edgeId));
+  }
+
+  /** The newest `execution` record the edge wrote for a proposal, when mirrored. */
+  execution(edgeId: string, proposalId: string): AuditRow | undefined {
+    return this.s.execution.get(edgeId, proposalId) as AuditRow | undefined;
+  }
+}

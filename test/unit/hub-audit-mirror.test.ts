@@ -1,0 +1,176 @@
+/**
+ * The hub's mirror of an edge's audit chain (hub/audit/mirror.ts) on a SQLite file: runs that
+ * continue the chain are merged; the same run again changes nothing; truncation, a fork, a bad or
+ * unknown signature, a gap and a record whose hash does not match each raise their alarm, stored
+ * once, and leave the mirror as it was.
+ */
+import Database from 'better-sqlite3';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EdgeAuditMirror, type AuditAlarm, type AuditAlarmKind } from '../../hub/audit/index.js';
+import { EMPTY_HEAD, sealAuditRecord, signCheckpoint, type AuditHead, type AuditRow } from '../../protocols/audit/index.js';
+import { checkpointToWire, type AuditSync } from '../../protocols/index.js';
+import { tufPublicKey } from '../../protocols/tuf/index.js';
+
+const EDGE = 'edge-1';
+const edgeKey = generateKeyPairSync('ed25519');
+const otherKey = generateKeyPairSync('ed25519');
+const keyId = (k: KeyObject) => tufPublicKey(k).keyId;
+const T0 = 1_780_000_000_000;
+
+/** `n` records after `head`, their bodies marked with `tag` (two tags: two histories). */
+function records(head: AuditHead, n: number, tag: string): AuditRow[] {
+  const rows: AuditRow[] = [];
+  let h = head;
+  for (let i = 0; i < n; i++) {
+    const { row } = sealAuditRecord(h, { atMs: T0 + h.seq + 1, kind: i % 2 ? 'execution' : 'proposal', subject: { proposalId: `p${h.seq + 1}` }, body: { tag, kw: h.seq * 10 } });
+    rows.push(row);
+    h = row;
+  }
+  return rows;
+}
+
+const A = records(EMPTY_HEAD, 40, 'a');
+/** Records 1..n of A. */
+const a = (from: number, to: number) => A.slice(from - 1, to);
+
+function run(rows: AuditRow[], o: { head?: AuditHead; key?: KeyObject; claimKeyId?: string; edgeId?: string } = {}): AuditSync {
+  const head = o.head ?? rows[rows.length - 1]!;
+  const key = o.key ?? edgeKey.privateKey;
+  const cp = signCheckpoint({ chainId: o.edgeId ?? EDGE, seq: head.seq, hash: head.hash, atMs: T0 + 1000 }, key);
+  return { edgeId: o.edgeId ?? EDGE, records: rows, checkpoint: checkpointToWire(cp, o.claimKeyId ?? keyId(key)) };
+}
+
+let dir: string;
+let db: Database.Database;
+let mirror: EdgeAuditMirror;
+let told: { edge: string; alarm: AuditAlarm }[];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gridos-mirror-'));
+  db = new Database(join(dir, 'hub.db'));
+  told = [];
+  mirror = new EdgeAuditMirror(db, {
+    keys: new Map([[EDGE, { key: edgeKey.publicKey, keyId: keyId(edgeKey.publicKey) }]]),
+    onAlarm: (edge, alarm) => told.push({ edge, alarm }),
+  });
+});
+
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Everything the mirror holds of the edge: to show an alarmed run changed nothing. */
+const snapshot = () => ({ head: mirror.head(EDGE), rows: mirror.records(EDGE, 0, 1000), checkpoint: mirror.status(EDGE)?.lastCheckpoint });
+
+describe('EdgeAuditMirror', () => {
+  it('merges runs that continue the chain; the mirror verifies, the status says so', () => {
+    expect(mirror.status(EDGE)).toBeUndefined();
+    expect(mirror.apply(EDGE, run(a(1, 10)), T0)).toEqual({ status: 'merged', records: 10, head: { seq: 10, hash: A[9]!.hash } });
+    expect(mirror.apply(EDGE, run(a(11, 25)), T0)).toMatchObject({ status: 'merged', records: 15, head: { seq: 25 } });
+    expect(mirror.verify(EDGE)).toEqual({ ok: true, head: { seq: 25, hash: A[24]!.hash }, records: 25 });
+    expect(mirror.records(EDGE, 0, 1000)).toEqual(a(1, 25));
+    expect(mirror.records(EDGE, 20, 3).map((r) => r.seq)).toEqual([21, 22, 23]);
+    expect(mirror.status(EDGE)).toMatchObject({ head: { seq: 25 }, lastCheckpoint: { seq: 25, hash: A[24]!.hash, keyId: keyId(edgeKey.publicKey) }, verified: true, alarms: [] });
+    expect(mirror.execution(EDGE, 'p24')).toEqual(A[23]);
+    expect(told).toEqual([]);
+  });
+
+  it('a run delivered again, or one overlapping what is held, is idempotent: no alarm', () => {
+    mirror.apply(EDGE, run(a(1, 20)), T0);
+    const before = snapshot();
+    expect(mirror.apply(EDGE, run(a(1, 20)), T0).status).toBe('duplicate');
+    expect(mirror.apply(EDGE, run(a(5, 12)), T0).status).toBe('duplicate');
+    expect(mirror.apply(EDGE, run([], { head: A[19]! }), T0).status).toBe('duplicate');
+    expect(snapshot()).toEqual(before);
+    expect(mirror.apply(EDGE, run(a(15, 30)), T0)).toMatchObject({ status: 'merged', records: 10, head: { seq: 30 } });
+    expect(mirror.verify(EDGE)).toMatchObject({ ok: true, records: 30 });
+    expect(told).toEqual([]);
+  });
+
+  /** Holds A 1..20, applies `sync`, expects `kind` at `seq`, stored and told once, the mirror unchanged. */
+  function expectAlarm(sync: AuditSync, kind: AuditAlarmKind, code: string, seq: number, edgeId = EDGE) {
+    mirror.apply(EDGE, run(a(1, 20)), T0);
+    const before = snapshot();
+    const outcome = mirror.apply(edgeId, sync, T0 + 5);
+    expect(outcome).toMatchObject({ status: 'alarm', alarm: { kind, code, seq } });
+    expect(snapshot()).toEqual(before);
+    expect(mirror.verify(EDGE)).toMatchObject({ ok: true, records: 20 });
+    // the same run again: the alarm is stored and told once
+    expect(mirror.apply(edgeId, sync, T0 + 6).status).toBe('alarm');
+    expect(told).toEqual([{ edge: edgeId, alarm: expect.objectContaining({ kind, code, seq }) }]);
+    const status = mirror.status(edgeId)!;
+    expect(status.verified).toBe(false);
+    expect(status.alarms).toEqual([expect.objectContaining({ edgeId, kind, code, seq, atMs: T0 + 5, message: expect.stringContaining(edgeId) })]);
+  }
+
+  it('truncation: the edge reports a head behind what the hub holds', () => {
+    expectAlarm(run([], { head: A[16]! }), 'truncation', 'HUB_AUDIT_TRUNCATED', 17);
+    expect(told[0]!.alarm.message).toMatch(/went back from record 20 to record 17/);
+  });
+
+  it('truncation: a run that ends behind the held head with another history', () => {
+    const rewritten = [...a(1, 11), ...records(A[10]!, 4, 'b')]; // 1..15, differs from 12
+    expectAlarm(run(rewritten.slice(9)), 'truncation', 'HUB_AUDIT_TRUNCATED', 12);
+  });
+
+  it('fork: the same seq with another hash', () => {
+    const forked = records(A[17]!, 5, 'b'); // 19..23 of another history
+    expectAlarm(run(forked), 'fork', 'HUB_AUDIT_FORK', 19);
+  });
+
+  it('fork: a run right after the head that links to another record', () => {
+    const other = records(A[18]!, 3, 'b'); // 20', 21', 22'
+    expectAlarm(run(other.slice(1)), 'fork', 'HUB_AUDIT_FORK', 21);
+    expect(told[0]!.alarm.message).toMatch(/forked at or before record 20/);
+  });
+
+  it('fork: the edge reports another head at the same seq', () => {
+    const other = records(A[18]!, 1, 'b')[0]!;
+    expectAlarm(run([], { head: other }), 'fork', 'HUB_AUDIT_FORK', 20);
+  });
+
+  it('key: a checkpoint signed by another key under the registered key id', () => {
+    expectAlarm(run(a(21, 25), { key: otherKey.privateKey, claimKeyId: keyId(edgeKey.publicKey) }), 'key', 'HUB_AUDIT_BAD_SIGNATURE', 25);
+  });
+
+  it('key: a checkpoint of another key', () => {
+    expectAlarm(run(a(21, 25), { key: otherKey.privateKey }), 'key', 'HUB_AUDIT_WRONG_KEY', 25);
+  });
+
+  it('key: an edge with no registered key', () => {
+    expectAlarm(run(a(1, 3), { edgeId: 'edge-2' }), 'key', 'HUB_AUDIT_UNKNOWN_KEY', 3, 'edge-2');
+    expect(told[0]!.alarm.message).toMatch(/audit.edgeKeys.edge-2/);
+  });
+
+  it('gap: records between the held head and the run are missing', () => {
+    expectAlarm(run(a(24, 30)), 'gap', 'HUB_AUDIT_GAP', 24);
+    expect(told[0]!.alarm.message).toMatch(/records 21..23 never arrived/);
+  });
+
+  it('gap: a run with a hole in it', () => {
+    expectAlarm(run([...a(21, 22), ...a(24, 25)]), 'gap', 'HUB_AUDIT_GAP', 23);
+  });
+
+  it('invalid: a record whose contents do not match its hash', () => {
+    const edited = a(21, 25).map((r) => (r.seq === 23 ? { ...r, bodyJson: r.bodyJson.replace('"kw":', '"kW":') } : r));
+    expectAlarm(run(edited), 'invalid', 'HUB_AUDIT_INVALID_RECORD', 23);
+    expect(told[0]!.alarm.message).toMatch(/AUDIT_HASH_MISMATCH/);
+  });
+
+  it('invalid: a checkpoint that does not name the run\'s last record', () => {
+    expectAlarm(run(a(21, 25), { head: A[23]! }), 'invalid', 'HUB_AUDIT_CHECKPOINT_MISMATCH', 24);
+  });
+
+  it('keeps its tables across a reopen, and refuses UPDATE and DELETE of mirrored records', () => {
+    mirror.apply(EDGE, run(a(1, 5)), T0);
+    const again = new EdgeAuditMirror(db, { keys: new Map() });
+    expect(again.head(EDGE)).toEqual({ seq: 5, hash: A[4]!.hash });
+    expect(() => db.prepare('UPDATE edge_audit SET body = ? WHERE seq = 3').run('{}')).toThrow(/append-only/);
+    expect(() => db.prepare('DELETE FROM edge_audit WHERE seq = 5').run()).toThrow(/append-only/);
+  });
+});
