@@ -183,6 +183,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     maxBatchBytes: config.uplink.maxBatchBytes,
   });
   auditSync.start();
+  uplink.onAuditHead = (notice) => auditSync.hubHead(notice);
 
   // onnxruntime (tens of MB) is loaded only on gateways that forecast
   let forecasts: ForecastScheduler | undefined;
@@ -413,6 +414,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
       if (pendingAggregates.length > 0) persist([]);
       await forecasts?.stop();
       uplink.onDecision = undefined;
+      uplink.onAuditHead = undefined;
       await dispatch?.stop();
       auditSync.stop();
       await uplink.stop();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config/index.js';
 import { approvalRoutes, Approvals, ApprovalStore, loadOrCreateDecisionKey } from './approvals/index.js';
-import { EdgeAuditMirror, HubAuditLog, loadEdgeAuditKeys } from './audit/index.js';
+import { AuditHeadAnswers, EdgeAuditMirror, HubAuditLog, loadEdgeAuditKeys } from './audit/index.js';
 import { authRoutes, UserStore } from './auth/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { apiRoutes } from './http/api.js';
@@ -65,8 +65,11 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       log.error({ edge, kind: a.kind, code: a.code, seq: a.seq }, `audit alarm: ${a.message}`);
     },
   });
+  const auditAnswers = new AuditHeadAnswers(log, now);
   store.handle('audit', (msg) => {
-    if (msg.payload.kind === 'audit') auditMirror.apply(msg.edgeId, msg.payload.audit, msg.nowMs);
+    if (msg.payload.kind !== 'audit') return;
+    const outcome = auditMirror.apply(msg.edgeId, msg.payload.audit, msg.nowMs);
+    auditAnswers.answer(msg.siteId, msg.edgeId, msg.payload.audit, outcome);
   });
   registerEdgeGauges(metrics, () => store.edges(), now);
   // The console polls every few seconds: per-request logs would drown everything else.
@@ -127,6 +130,7 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       await ingest.start();
       const connected = ingest;
       approvals.setPublisher((topic, bytes) => connected.publish(topic, bytes));
+      auditAnswers.setPublisher((topic, bytes) => connected.publish(topic, bytes));
       await approvals.republishPending();
       const httpUrl = await app.listen({ host: config.http.host, port: config.http.port });
       log.info({ httpUrl, brokerUrl }, 'hub started');
@@ -135,8 +139,10 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     async stop() {
       await app.close();
       approvals.setPublisher(undefined);
+      auditAnswers.setPublisher(undefined);
       await ingest?.stop();
       await influx?.stop();
+      auditAnswers.stop();
       await broker?.close();
       store.close();
       log.info('hub stopped');

@@ -8,7 +8,7 @@ import type Long from 'long';
 import type { AuditCheckpoint, AuditRow } from './audit/index.js';
 import { ProtocolError } from './errors.js';
 import { isValidId } from './topics.js';
-import type { AuditSync, AuditSyncCheckpoint } from './types.js';
+import type { AuditHeadNotice, AuditSync, AuditSyncCheckpoint } from './types.js';
 
 /** At most this many records in one message (the edge sends fewer, bounded by bytes too). */
 export const MAX_AUDIT_SYNC_RECORDS = 10_000;
@@ -60,6 +60,27 @@ export function auditSyncOf(w: WireAuditSync, envelopeEdgeId: string): AuditSync
   if (checkpoint.signature.length !== 64) bad(`checkpoint.signature must be 64 bytes (ed25519), got ${checkpoint.signature.length}`);
   if (!HEX64.test(checkpoint.keyId)) bad('checkpoint.key_id must be a sha256 of 64 lowercase hex characters');
   return { edgeId: envelopeEdgeId, records, checkpoint };
+}
+
+export interface WireAuditHead {
+  edgeId?: string;
+  seq?: Int64;
+  hash?: string;
+  answersAtMs?: Int64;
+  refused?: boolean;
+}
+
+/** The AuditHeadNotice a decoded message holds; throws a ProtocolError (PROTO_INVALID_FIELD) naming what is wrong. */
+export function auditHeadOf(w: WireAuditHead, envelopeEdgeId: string): AuditHeadNotice {
+  const bad = (why: string): never => {
+    throw new ProtocolError('PROTO_INVALID_FIELD', `audit head: ${why}`);
+  };
+  if (w.edgeId !== envelopeEdgeId) bad(`edge_id '${w.edgeId ?? ''}' is not the envelope's edge '${envelopeEdgeId}'`);
+  const notice: AuditHeadNotice = { edgeId: envelopeEdgeId, seq: toNumber(w.seq), hash: w.hash ?? '', answersAtMs: toNumber(w.answersAtMs), refused: w.refused ?? false };
+  if (!Number.isSafeInteger(notice.seq) || notice.seq < 0) bad(`seq must be a non-negative integer, got ${notice.seq}`);
+  if (!HEX64.test(notice.hash)) bad('hash must be 64 lowercase hex characters');
+  if (!Number.isSafeInteger(notice.answersAtMs) || notice.answersAtMs < 0) bad(`answers_at_ms must be a non-negative integer, got ${notice.answersAtMs}`);
+  return notice;
 }
 
 /** A signed checkpoint (hex signature, protocols/audit) as the wire carries it. */

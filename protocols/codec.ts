@@ -7,7 +7,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { ProtocolError, type DecodeResult } from './errors.js';
 import { EnvelopeType, TelemetryBatchType } from './schema.js';
 import { MAX_DECISION_BYTES, sha256Hex, type SignedDecisionWire } from './decision.js';
-import { auditSyncOf, auditSyncToWire, type WireAuditSync } from './audit-sync.js';
+import { auditHeadOf, auditSyncOf, auditSyncToWire, type WireAuditHead, type WireAuditSync } from './audit-sync.js';
 import { isValidId } from './topics.js';
 import { SCHEMA_VERSION, type ActiveModelInfo, type EdgeRuntime, type Envelope, type Escalation, type VerdictSummary, type ForecastMessage, type ModelRef, type ModelScore, type Payload, type Quality, type Reading, type SeqRange, type TagInfo } from './types.js';
 
@@ -150,6 +150,8 @@ function payloadToWire(p: Payload, options: EncodeOptions): Record<string, unkno
       return { decision: p.decision };
     case 'audit':
       return { audit: auditSyncToWire(p.audit) };
+    case 'auditHead':
+      return { auditHead: p.auditHead };
   }
 }
 
@@ -198,6 +200,7 @@ interface WireEnvelope {
   escalation?: { proposalJson?: Uint8Array; proposalHash?: string; proposalId?: string; verdict?: Partial<VerdictSummary>; escalatedAtMs?: Int64; deadlineMs?: Int64 };
   decision?: { decisionJson?: Uint8Array; signature?: Uint8Array; keyId?: string };
   audit?: WireAuditSync;
+  auditHead?: WireAuditHead;
 }
 
 function runtimeOf(r: NonNullable<NonNullable<WireEnvelope['state']>['runtime']>): EdgeRuntime {
@@ -391,8 +394,10 @@ function wireToPayload(w: WireEnvelope): Payload {
       return { kind: 'decision', decision: decisionOf(w.decision ?? {}) };
     case 'audit':
       return { kind: 'audit', audit: auditSyncOf(w.audit ?? {}, w.edgeId ?? '') };
+    case 'auditHead':
+      return { kind: 'auditHead', auditHead: auditHeadOf(w.auditHead ?? {}, w.edgeId ?? '') };
     default:
-      throw new ProtocolError('PROTO_NO_PAYLOAD', 'envelope carries no payload this build knows (telemetry, birth, ack, gap, state, aggregates, forecast, scores, escalation, decision, audit)');
+      throw new ProtocolError('PROTO_NO_PAYLOAD', 'envelope carries no payload this build knows (telemetry, birth, ack, gap, state, aggregates, forecast, scores, escalation, decision, audit, auditHead)');
   }
 }
 

@@ -15,7 +15,7 @@ export const UPLINK_KINDS = ['telemetry', 'birth', 'gap', 'state', 'aggregates',
 export type UplinkKind = (typeof UPLINK_KINDS)[number];
 
 /** What the hub sends to an edge. */
-export const COMMAND_KINDS = ['ack', 'decision'] as const;
+export const COMMAND_KINDS = ['ack', 'decision', 'audit-head'] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

@@ -217,6 +217,17 @@ export interface AuditSync {
   checkpoint: AuditSyncCheckpoint;
 }
 
+/** The hub's mirrored head of an edge's audit chain, answering a run it did not merge (hub -> edge). */
+export interface AuditHeadNotice {
+  edgeId: string;
+  seq: number;
+  hash: string;
+  /** The checkpoint atMs of the run this answers. */
+  answersAtMs: number;
+  /** The run was refused (no or another registered key), not merely early. */
+  refused: boolean;
+}
+
 export type Payload =
   | { kind: 'telemetry'; readings: Reading[] }
   | { kind: 'birth'; birth: Birth }
@@ -228,7 +239,8 @@ export type Payload =
   | { kind: 'scores'; atMs: number; scores: ModelScore[] }
   | { kind: 'escalation'; escalation: Escalation }
   | { kind: 'decision'; decision: SignedDecisionWire }
-  | { kind: 'audit'; audit: AuditSync };
+  | { kind: 'audit'; audit: AuditSync }
+  | { kind: 'auditHead'; auditHead: AuditHeadNotice };
 
 export type PayloadKind = Payload['kind'];
 

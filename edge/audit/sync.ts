@@ -6,6 +6,13 @@
  * What has been queued is remembered in the edge store (`audit_sent_seq`, `audit_sent_hash`),
  * committed in the same transaction as the messages: after a restart or an outage it goes on
  * from there, the outbox delivers what was queued, so the hub gets every record once in effect.
+ * Queued is not merged: the uplink may deliver runs out of order, and the hub's mirror may be
+ * behind (a key registered late, a store restored from a backup). The hub answers a run it did not
+ * merge with its mirrored head (`hubHead`, an AuditHead on cmd/audit-head); when that is behind the
+ * cursor, the cursor goes back to it and the records after it are sent again (the hub merges a
+ * run it already holds as a no-op). An answer to a run queued before the last rewind is stale (the
+ * resend covers it); after a rewind for a refused run (no key at the hub), further refusals do not
+ * rewind again: the next early answer does (the hub took a key and now misses the records).
  * When the chain's head is behind or beside what was queued (records removed or rewritten
  * here), the head alone is reported, signed, so the hub sees it and alarms: this code does not
  * judge its own chain, it tells the hub what it holds.
@@ -15,7 +22,7 @@
  */
 import type { Logger } from 'pino';
 import { signCheckpoint, type AuditHead, type AuditRow } from '../../protocols/audit/index.js';
-import { checkpointToWire, type AuditSync, type Ed25519KeyFile } from '../../protocols/index.js';
+import { checkpointToWire, type AuditHeadNotice, type AuditSync, type Ed25519KeyFile } from '../../protocols/index.js';
 import type { EdgeStore, OutboxDraft } from '../store/edge-store.js';
 import type { EdgeAuditLog } from './log.js';
 
@@ -48,6 +55,8 @@ export class AuditHubSync {
   private pending: NodeJS.Immediate | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly log: Logger;
+  /** The last rewind to the hub's head: when (this clock, as checkpoints carry it), and whether for a refusal. */
+  private rewound: { atMs: number; refused: boolean } | undefined;
 
   constructor(private readonly o: AuditHubSyncOptions) {
     this.log = o.logger.child({ component: 'audit-sync' });
@@ -63,6 +72,34 @@ export class AuditHubSync {
   sent(): AuditHead {
     const seq = Number(this.o.store.metaValue(SENT_SEQ) ?? 0);
     return { seq, hash: String(this.o.store.metaValue(SENT_HASH) ?? '') };
+  }
+
+  /**
+   * The hub's mirrored head, answering a run it did not merge: when it is behind what was queued,
+   * sends again from there. Returns whether the cursor went back.
+   */
+  hubHead(notice: AuditHeadNotice): boolean {
+    const sent = this.sent();
+    if (notice.seq >= sent.seq) return false;
+    const last = this.rewound;
+    if (last && notice.answersAtMs < last.atMs) return false;
+    if (last?.refused && notice.refused) return false;
+    const atMs = this.o.now();
+    try {
+      this.o.store.commit({ meta: { [SENT_SEQ]: notice.seq, [SENT_HASH]: notice.hash } });
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not move the audit sync cursor back to the hub\'s head; its next answer tries again');
+      return false;
+    }
+    this.rewound = { atMs, refused: notice.refused };
+    this.log.warn(
+      { hubSeq: notice.seq, sentSeq: sent.seq, refused: notice.refused },
+      notice.refused
+        ? `the hub refused audit records (no or another key registered for this edge there) and holds up to record ${notice.seq}: sending again from record ${notice.seq + 1}`
+        : `the hub's audit mirror holds up to record ${notice.seq}, ${sent.seq} were sent: sending again from record ${notice.seq + 1}`,
+    );
+    this.soon();
+    return true;
   }
 
   /** Syncs on the next turn of the event loop (appends in a row share one pass). */

@@ -17,7 +17,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { commandTopic, decodeEnvelope, edgeCommandFilter, encodeEnvelope, envelope, uplinkTopic, type EdgeRuntime, type EdgeState, type SignedDecisionWire, type UplinkKind } from '../../protocols/index.js';
+import { commandTopic, decodeEnvelope, edgeCommandFilter, encodeEnvelope, envelope, uplinkTopic, type EdgeRuntime, type EdgeState, type AuditHeadNotice, type SignedDecisionWire, type UplinkKind } from '../../protocols/index.js';
 import type { EdgeMetrics } from '../metrics.js';
 import type { EdgeStore, OutboxMessage } from '../store/edge-store.js';
 import { Lane } from '../store/lanes.js';
@@ -70,6 +70,9 @@ export class Uplink {
     this.share = new LinkShare(options.backlogShare ?? 0.5);
     this.log = logger.child({ component: 'uplink' });
   }
+
+  /** The hub's mirrored audit head, answering a run it did not merge (cmd/audit-head): set by the agent for the audit sync. */
+  onAuditHead: ((notice: AuditHeadNotice) => void) | undefined;
 
   /** Set by the dispatch loop once it runs (it starts after the uplink); overrides `options.onDecision`. */
   onDecision: ((decision: SignedDecisionWire) => void) | undefined;
@@ -216,9 +219,13 @@ export class Uplink {
       handler(env.payload.decision);
       return;
     }
+    if (env.edgeId === edgeId && env.payload.kind === 'auditHead' && topic === commandTopic(siteId, edgeId, 'audit-head')) {
+      this.onAuditHead?.(env.payload.auditHead);
+      return;
+    }
     if (env.edgeId !== edgeId || topic !== commandTopic(siteId, edgeId, 'ack') || env.payload.kind !== 'ack') {
       this.metrics.badCommands.inc({ code: 'NOT_FOR_THIS_EDGE' });
-      this.log.warn({ topic, edge: env.edgeId, kind: env.payload.kind }, 'ignoring a command that is neither an ack nor a decision for this edge');
+      this.log.warn({ topic, edge: env.edgeId, kind: env.payload.kind }, 'ignoring a command that is neither an ack, a decision nor an audit head for this edge');
       return;
     }
     // Acknowledgements that arrive together are applied together: one transaction (one fsync)

@@ -10,7 +10,9 @@
  *
  *   // each edge's chain, as it syncs it (edge/audit/sync.ts), checked and mirrored:
  *   const mirror = new EdgeAuditMirror(db, { keys: loadEdgeAuditKeys({ 'edge-1': 'edge-1.pub.pem' }) });
- *   mirror.apply('edge-1', auditSync, clock()); // { status: 'merged' | 'duplicate' | 'alarm', ... }
+ *   mirror.apply('edge-1', auditSync, clock()); // { status: 'merged' | 'duplicate' | 'early' | 'alarm', ... }
+ *   // a run not merged (early, or refused for its key) is answered with the mirror's head:
+ *   answers.answer(siteId, 'edge-1', auditSync, outcome); // AuditHead on .../cmd/audit-head
  */
 export { HubAuditLog } from './log.js';
 export type { AuditLogOptions } from './log.js';
@@ -19,3 +21,4 @@ export type { AuditCheckpointRow, EdgeAuditMirrorOptions, MirrorOutcome, MirrorS
 export { judgeAuditSync, AUDIT_ALARM_KINDS } from './judge.js';
 export type { AuditAlarm, AuditAlarmCode, AuditAlarmKind, AuditSyncVerdict, EdgeAuditKey, MirroredChain } from './judge.js';
 export { loadEdgeAuditKeys } from './edge-keys.js';
+export { AuditHeadAnswers, type AuditHeadPublisher } from './answers.js';

@@ -44,7 +44,13 @@ export interface MirroredChain {
   hashAt(seq: number): string | undefined;
 }
 
-export type AuditSyncVerdict = { ok: true; fresh: AuditRow[] } | { ok: false; alarm: AuditAlarm };
+/**
+ * Merge these records; or not merged, and why: an alarm, or `early` (the run starts beyond the
+ * stored head, from `seq`: the records before it may still be on their way, or the hub's store
+ * lost them; the edge is told the head and sends again from there, the mirror alarms `gap`
+ * only when the hole persists).
+ */
+export type AuditSyncVerdict = { ok: true; fresh: AuditRow[] } | { ok: false; alarm: AuditAlarm } | { ok: false; early: { seq: number; hash: string } };
 
 const short = (h: string): string => `${h.slice(0, 12)}...`;
 
@@ -69,7 +75,7 @@ export function judgeAuditSync(edgeId: string, sync: AuditSync, key: EdgeAuditKe
     if (cp.seq === head.seq) {
       return cp.hash === head.hash ? { ok: true, fresh: [] } : alarm('fork', 'HUB_AUDIT_FORK', cp.seq, cp.hash, `edge ${edgeId}'s record ${cp.seq} is now ${short(cp.hash)}, the hub holds ${short(head.hash)}: two histories`);
     }
-    return alarm('gap', 'HUB_AUDIT_GAP', cp.seq, cp.hash, `edge ${edgeId} reports its head at record ${cp.seq}, the hub holds up to record ${head.seq}: records ${head.seq + 1}..${cp.seq} never arrived`);
+    return { ok: false, early: { seq: cp.seq, hash: cp.hash } };
   }
 
   const first = records[0]!;
@@ -83,9 +89,7 @@ export function judgeAuditSync(edgeId: string, sync: AuditSync, key: EdgeAuditKe
     if (run.code === 'AUDIT_SEQ_GAP') return alarm('gap', 'HUB_AUDIT_GAP', run.at, hash, `edge ${edgeId}'s run: ${run.message}`);
     return alarm('invalid', 'HUB_AUDIT_INVALID_RECORD', run.at, hash, `edge ${edgeId}'s record ${run.at}: ${run.code}: ${run.message}`);
   }
-  if (first.seq > head.seq + 1) {
-    return alarm('gap', 'HUB_AUDIT_GAP', first.seq, first.hash, `edge ${edgeId}'s run starts at record ${first.seq}, the hub holds up to record ${head.seq}: records ${head.seq + 1}..${first.seq - 1} never arrived`);
-  }
+  if (first.seq > head.seq + 1) return { ok: false, early: { seq: first.seq, hash: first.hash } };
   for (const r of records) {
     if (r.seq > head.seq) break;
     const held = chain.hashAt(r.seq);

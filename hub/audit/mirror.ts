@@ -9,9 +9,16 @@
  *
  *   key         no registered key, another key, or a signature that does not verify
  *   invalid     a record's hash does not match its contents (or the run does not hang together)
- *   gap         records between the stored head and the run are missing
+ *   gap         records between the stored head and the run are missing, and stay missing
  *   fork        a record at a seq the hub holds, with another hash: two histories
  *   truncation  the edge's head went back, or a run behind the stored head with another history
+ *
+ * A run that starts beyond the stored head (`early`) is not merged and not yet an alarm: the uplink
+ * may deliver out of order, a key may have been registered after the edge started syncing, or the
+ * hub's store may have been restored from a backup. The caller tells the edge the head (an
+ * AuditHead on its command topic) and the edge sends again from there. Only when the same hole is
+ * still there after `gapAfterAttempts` early runs and `gapAfterMs` is it a `gap` alarm (an edge
+ * that never fills a hole is reported; the edge may still fill it later).
  *
  * The same alarm (edge, kind, seq, hash) is stored once. A run the hub already holds
  * (redelivery) is a no-op, without an alarm. Judging is pure (`judgeAuditSync`, judge.ts); this
@@ -30,6 +37,8 @@ export interface StoredAuditAlarm extends AuditAlarm {
 export type MirrorOutcome =
   | { status: 'merged'; records: number; head: AuditHead }
   | { status: 'duplicate'; head: AuditHead }
+  /** Not merged: the run starts at `from`, beyond the head; `alarm` once the hole persisted (gap). */
+  | { status: 'early'; from: number; head: AuditHead; alarm?: AuditAlarm }
   | { status: 'alarm'; alarm: AuditAlarm; head: AuditHead };
 
 export interface AuditCheckpointRow {
@@ -61,7 +70,14 @@ export interface EdgeAuditMirrorOptions {
   keys: ReadonlyMap<string, EdgeAuditKey>;
   /** Told of each new alarm (not of one stored before): logs and metrics. */
   onAlarm?: (edgeId: string, alarm: AuditAlarm) => void;
+  /** Early runs at the same head before a hole is a `gap` alarm (default 5)... */
+  gapAfterAttempts?: number;
+  /** ...and for at least this long, by the `nowMs` given to apply (default 10 minutes). */
+  gapAfterMs?: number;
 }
+
+const GAP_AFTER_ATTEMPTS = 5;
+const GAP_AFTER_MS = 10 * 60_000;
 
 export class EdgeAuditMirror {
   private readonly s;
@@ -87,6 +103,8 @@ export class EdgeAuditMirror {
         id INTEGER PRIMARY KEY AUTOINCREMENT, edge_id TEXT NOT NULL, kind TEXT NOT NULL, code TEXT NOT NULL,
         seq INTEGER NOT NULL, hash TEXT NOT NULL, message TEXT NOT NULL, at_ms INTEGER NOT NULL,
         UNIQUE (edge_id, kind, seq, hash));
+      CREATE TABLE IF NOT EXISTS edge_audit_holes (
+        edge_id TEXT PRIMARY KEY, head_seq INTEGER NOT NULL, first_ms INTEGER NOT NULL, attempts INTEGER NOT NULL) WITHOUT ROWID;
     `);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -100,6 +118,12 @@ export class EdgeAuditMirror {
         cp_key_id = excluded.cp_key_id, cp_received_ms = excluded.cp_received_ms`),
       alarm: p('INSERT OR IGNORE INTO edge_audit_alarms (edge_id, kind, code, seq, hash, message, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       alarms: p('SELECT edge_id AS edgeId, kind, code, seq, hash, message, at_ms AS atMs FROM edge_audit_alarms WHERE edge_id = ? ORDER BY id DESC LIMIT ?'),
+      hole: p(`INSERT INTO edge_audit_holes VALUES (?, ?, ?, 1) ON CONFLICT (edge_id) DO UPDATE SET
+        first_ms = CASE WHEN head_seq = excluded.head_seq THEN first_ms ELSE excluded.first_ms END,
+        attempts = CASE WHEN head_seq = excluded.head_seq THEN attempts + 1 ELSE 1 END,
+        head_seq = excluded.head_seq
+        RETURNING first_ms AS firstMs, attempts`),
+      holeFilled: p('DELETE FROM edge_audit_holes WHERE edge_id = ?'),
       page: p(`SELECT ${ROW_COLUMNS} FROM edge_audit WHERE edge_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
       execution: p(`SELECT ${ROW_COLUMNS} FROM edge_audit WHERE edge_id = ? AND kind = 'execution' AND json_extract(subject, '$.proposalId') = ? ORDER BY seq DESC LIMIT 1`),
     };
@@ -114,13 +138,14 @@ export class EdgeAuditMirror {
   private applyNow(edgeId: string, sync: AuditSync, nowMs: number): MirrorOutcome {
     const head = this.head(edgeId);
     const verdict = judgeAuditSync(edgeId, sync, this.options.keys.get(edgeId), { head, hashAt: (seq) => this.s.hashAt.get(edgeId, seq) as string | undefined });
+    if (!verdict.ok && 'early' in verdict) return this.early(edgeId, head, verdict.early.seq, nowMs);
     if (!verdict.ok) {
-      const a = verdict.alarm;
-      if (this.s.alarm.run(edgeId, a.kind, a.code, a.seq, a.hash, a.message, nowMs).changes > 0) this.options.onAlarm?.(edgeId, a);
-      return { status: 'alarm', alarm: a, head };
+      this.raise(edgeId, verdict.alarm, nowMs);
+      return { status: 'alarm', alarm: verdict.alarm, head };
     }
     const cp = sync.checkpoint;
     const last = this.s.checkpoint.get(edgeId) as AuditCheckpointRow | undefined;
+    if (verdict.fresh.length > 0) this.s.holeFilled.run(edgeId);
     for (const r of verdict.fresh) this.s.insert.run(edgeId, r.seq, r.atMs, r.kind, r.subjectJson, r.bodyJson, r.prevHash, r.hash, nowMs);
     const newHead = verdict.fresh.length > 0 ? { seq: cp.seq, hash: cp.hash } : head;
     // The newest checkpoint at the head is kept; an old run delivered again changes nothing.
@@ -128,6 +153,27 @@ export class EdgeAuditMirror {
       this.s.setHead.run(edgeId, newHead.seq, newHead.hash, cp.seq, cp.hash, cp.atMs, Buffer.from(cp.signature).toString('hex'), cp.keyId, nowMs);
     }
     return verdict.fresh.length > 0 ? { status: 'merged', records: verdict.fresh.length, head: newHead } : { status: 'duplicate', head };
+  }
+
+  private raise(edgeId: string, a: AuditAlarm, nowMs: number): void {
+    if (this.s.alarm.run(edgeId, a.kind, a.code, a.seq, a.hash, a.message, nowMs).changes > 0) this.options.onAlarm?.(edgeId, a);
+  }
+
+  /** A run from `from`, beyond the head: counted against the hole after the head; a gap alarm once it persisted. */
+  private early(edgeId: string, head: AuditHead, from: number, nowMs: number): MirrorOutcome {
+    const hole = this.s.hole.get(edgeId, head.seq, nowMs) as { firstMs: number; attempts: number };
+    const forMs = nowMs - hole.firstMs;
+    if (hole.attempts < (this.options.gapAfterAttempts ?? GAP_AFTER_ATTEMPTS) || forMs < (this.options.gapAfterMs ?? GAP_AFTER_MS)) return { status: 'early', from, head };
+    // one alarm per hole: keyed on the first missing record and the head it should follow
+    const alarm: AuditAlarm = {
+      kind: 'gap',
+      code: 'HUB_AUDIT_GAP',
+      seq: head.seq + 1,
+      hash: head.hash,
+      message: `edge ${edgeId}'s records from ${head.seq + 1} never arrived: the hub holds up to record ${head.seq} and got ${hole.attempts} runs starting beyond it over ${Math.round(forMs / 1000)} s (the last from record ${from})`,
+    };
+    this.raise(edgeId, alarm, nowMs);
+    return { status: 'early', from, head, alarm };
   }
 
   /** The stored head of an edge's chain (seq 0 when nothing is mirrored). */

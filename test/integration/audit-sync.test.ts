@@ -3,11 +3,13 @@
  * broker, TUF route) and an agent whose audit.db gets the policy install (TUF fixture) and records
  * appended through `agent.audit`. The mirror holds exactly the edge's chain and verifies; with the
  * hub stopped, more records wait in the outbox and arrive once, without duplicates, when it is back;
+ * a hub whose store was wiped, or that registered the edge's key only after the edge synced, tells
+ * the edge its mirrored head and gets the whole chain again;
  * an attacker who rewrites the edge's audit.db (triggers dropped, hashes recomputed so the file
  * verifies on its own) and then cuts its tail is caught by the hub: a fork, then a truncation alarm.
  */
 import Database from 'better-sqlite3';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +33,7 @@ let ports: { http: number; broker: number };
 let edgeDir: string;
 let keyFile: string;
 
-async function startHub(httpPort: number, brokerPort: number): Promise<Hub> {
+async function startHub(httpPort: number, brokerPort: number, withKey = true): Promise<Hub> {
   const h = await buildHub(
     validateConfig(
       hubConfigSchema,
@@ -40,7 +42,7 @@ async function startHub(httpPort: number, brokerPort: number): Promise<Hub> {
         broker: { mode: 'embedded', host: '127.0.0.1', port: brokerPort },
         storage: { dataDir: join(fx.tmp, 'hub') },
         registry: { dir: fx.repo },
-        audit: { edgeKeys: { [EDGE.edgeId]: keyFile } },
+        audit: { edgeKeys: withKey ? { [EDGE.edgeId]: keyFile } : {} },
       },
       'test hub',
     ),
@@ -60,6 +62,25 @@ async function mirrored(): Promise<{ status: { head: { seq: number; hash: string
 }
 
 const edgeRows = (): AuditRow[] => agent.audit.rows();
+
+/** The mirror's head seq, and its alarm codes; none while the edge has not reported to this hub's store. */
+async function mirrorState(): Promise<{ seq: number; codes: string[] } | undefined> {
+  const viewer = await loginToHub(hub);
+  const res = await hub.app.inject({ method: 'GET', url: `/api/edges/${EDGE.edgeId}/audit?limit=1`, headers: viewer.headers });
+  if (res.statusCode === 404) return undefined;
+  const body = res.json<{ status: { head: { seq: number }; alarms: { code: string }[] } }>();
+  return { seq: body.status.head.seq, codes: body.status.alarms.map((a) => a.code) };
+}
+
+/** The hub's store gone (a new disk, a restore from before the edge ever synced): hub.db and its WAL. */
+function wipeHubStore(): void {
+  const dir = join(fx.tmp, 'hub');
+  for (const f of readdirSync(dir)) if (f.startsWith('hub.db')) rmSync(join(dir, f));
+}
+
+const appendSome = (n: number, tag: string) => {
+  for (let i = 0; i < n; i++) agent.audit.append({ atMs: Date.now(), kind: 'proposal', subject: { proposalId: `${tag}-${i}` }, body: { kw: i } });
+};
 
 beforeAll(async () => {
   fx = makeHub();
@@ -116,6 +137,39 @@ describe('edge -> hub audit sync', () => {
     expect(m.status).toMatchObject({ head, verified: true, alarms: [] });
     expect(m.records.map((r) => r.seq)).toEqual(Array.from({ length: head.seq }, (_, i) => i + 1));
     expect(m.records.map((r) => r.hash)).toEqual(edgeRows().map((r) => r.hash));
+    expect(hub.auditMirror.verify(EDGE.edgeId)).toMatchObject({ ok: true, records: head.seq });
+  }, 60_000);
+
+  it('hub store wiped: told the mirror head (none), the edge sends its chain again from record 1; no alarm', async () => {
+    await hub.stop();
+    wipeHubStore();
+    hub = await startHub(ports.http, ports.broker);
+    // the edge's cursor is at its head: its next run starts beyond the empty mirror
+    appendSome(3, 'w');
+    await waitFor('the mirror rebuilt up to the edge head', async () => (await mirrorState())?.seq === agent.audit.head().seq, 30_000);
+    const head = agent.audit.head();
+    const m = await mirrored();
+    expect(m.status).toMatchObject({ head, verified: true, alarms: [] });
+    expect(m.records.map((r) => [r.seq, r.hash])).toEqual(edgeRows().map((r) => [r.seq, r.hash]));
+  }, 60_000);
+
+  it('edge key registered at the hub only after the edge synced: refused (key alarm), then caught up from record 1', async () => {
+    await hub.stop();
+    wipeHubStore();
+    hub = await startHub(ports.http, ports.broker, false);
+    appendSome(2, 'k');
+    await waitFor('a key alarm at the hub', async () => (await mirrorState())?.codes.includes('HUB_AUDIT_UNKNOWN_KEY') ?? false, 20_000);
+    expect((await mirrored()).status.head.seq).toBe(0);
+    await hub.stop();
+    hub = await startHub(ports.http, ports.broker, true);
+    appendSome(2, 'l');
+    await waitFor('the mirror caught up once the key is registered', async () => (await mirrorState())?.seq === agent.audit.head().seq, 30_000);
+    const head = agent.audit.head();
+    const m = await mirrored();
+    expect(m.status.head).toEqual(head);
+    // the runs refused before the key was registered stay on record; no other alarm (no gap)
+    expect(new Set(m.status.alarms.map((a) => a.code))).toEqual(new Set(['HUB_AUDIT_UNKNOWN_KEY']));
+    expect(m.records.map((r) => [r.seq, r.hash])).toEqual(edgeRows().map((r) => [r.seq, r.hash]));
     expect(hub.auditMirror.verify(EDGE.edgeId)).toMatchObject({ ok: true, records: head.seq });
   }, 60_000);
 

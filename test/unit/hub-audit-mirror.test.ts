@@ -1,8 +1,9 @@
 /**
  * The hub's mirror of an edge's audit chain (hub/audit/mirror.ts) on a SQLite file: runs that
  * continue the chain are merged; the same run again changes nothing; truncation, a fork, a bad or
- * unknown signature, a gap and a record whose hash does not match each raise their alarm, stored
- * once, and leave the mirror as it was.
+ * unknown signature, a hole inside a run and a record whose hash does not match each raise their
+ * alarm, stored once, and leave the mirror as it was. A run beyond the head is early (not merged,
+ * no alarm) until the hole persists.
  */
 import Database from 'better-sqlite3';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
@@ -147,9 +148,40 @@ describe('EdgeAuditMirror', () => {
     expect(told[0]!.alarm.message).toMatch(/audit.edgeKeys.edge-2/);
   });
 
-  it('gap: records between the held head and the run are missing', () => {
-    expectAlarm(run(a(24, 30)), 'gap', 'HUB_AUDIT_GAP', 24);
-    expect(told[0]!.alarm.message).toMatch(/records 21..23 never arrived/);
+  it('runs delivered out of order (11-20, 1-10, 21-30): not merged early, no alarm; what the edge sends again from the head it is told ends at 30', () => {
+    expect(mirror.apply(EDGE, run(a(11, 20)), T0)).toEqual({ status: 'early', from: 11, head: EMPTY_HEAD });
+    expect(mirror.apply(EDGE, run(a(1, 10)), T0 + 1)).toMatchObject({ status: 'merged', head: { seq: 10 } });
+    expect(mirror.apply(EDGE, run(a(21, 30)), T0 + 2)).toEqual({ status: 'early', from: 21, head: { seq: 10, hash: A[9]!.hash } });
+    // the edge, told head 10, sends 11.. again
+    expect(mirror.apply(EDGE, run(a(11, 20)), T0 + 3)).toMatchObject({ status: 'merged', head: { seq: 20 } });
+    expect(mirror.apply(EDGE, run(a(21, 30)), T0 + 4)).toMatchObject({ status: 'merged', head: { seq: 30 } });
+    expect(mirror.apply(EDGE, run(a(11, 20)), T0 + 5).status).toBe('duplicate');
+    expect(mirror.verify(EDGE)).toMatchObject({ ok: true, records: 30 });
+    expect(mirror.status(EDGE)).toMatchObject({ head: { seq: 30, hash: A[29]!.hash }, verified: true, alarms: [] });
+    expect(told).toEqual([]);
+  });
+
+  it('a checkpoint alone beyond the head (a store restored from a backup) is early too, not an alarm', () => {
+    mirror.apply(EDGE, run(a(1, 10)), T0);
+    expect(mirror.apply(EDGE, run([], { head: A[24]! }), T0 + 1)).toEqual({ status: 'early', from: 25, head: { seq: 10, hash: A[9]!.hash } });
+    expect(told).toEqual([]);
+  });
+
+  it('gap: a hole that persists (the same head after enough early runs and time) is alarmed once; filling it later still merges', () => {
+    const gapped = new EdgeAuditMirror(db, { keys: new Map([[EDGE, { key: edgeKey.publicKey, keyId: keyId(edgeKey.publicKey) }]]), onAlarm: (edge, alarm) => told.push({ edge, alarm }), gapAfterAttempts: 3, gapAfterMs: 60_000 });
+    gapped.apply(EDGE, run(a(1, 20)), T0);
+    // many early runs in a short while (a burst before the edge's resend arrives): no alarm
+    for (let i = 0; i < 5; i++) expect(gapped.apply(EDGE, run(a(24, 30)), T0 + i)).toEqual({ status: 'early', from: 24, head: { seq: 20, hash: A[19]!.hash } });
+    expect(told).toEqual([]);
+    const persisted = gapped.apply(EDGE, run(a(24, 31)), T0 + 60_000);
+    expect(persisted).toMatchObject({ status: 'early', from: 24, alarm: { kind: 'gap', code: 'HUB_AUDIT_GAP', seq: 21 } });
+    expect(gapped.apply(EDGE, run(a(24, 32)), T0 + 70_000).status).toBe('early');
+    expect(told).toEqual([{ edge: EDGE, alarm: expect.objectContaining({ kind: 'gap', seq: 21, message: expect.stringMatching(/records from 21 never arrived/) }) }]);
+    expect(gapped.status(EDGE)).toMatchObject({ verified: false, alarms: [expect.objectContaining({ kind: 'gap', seq: 21 })] });
+    expect(gapped.apply(EDGE, run(a(21, 32)), T0 + 80_000)).toMatchObject({ status: 'merged', head: { seq: 32 } });
+    // a new hole after the head moved is counted afresh
+    expect(gapped.apply(EDGE, run(a(35, 36)), T0 + 200_000)).toEqual({ status: 'early', from: 35, head: { seq: 32, hash: A[31]!.hash } });
+    expect(told).toHaveLength(1);
   });
 
   it('gap: a run with a hole in it', () => {

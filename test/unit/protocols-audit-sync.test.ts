@@ -6,7 +6,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { EMPTY_HEAD, sealAuditRecord, signCheckpoint, verifyCheckpoint, type AuditRow } from '../../protocols/audit/index.js';
-import { checkpointFromWire, checkpointToWire, decodeEnvelope, encodeEnvelope, envelope, parseTopic, uplinkTopic, type AuditSync, type Envelope } from '../../protocols/index.js';
+import { checkpointFromWire, checkpointToWire, commandTopic, decodeEnvelope, encodeEnvelope, envelope, parseTopic, uplinkTopic, type AuditSync, type Envelope } from '../../protocols/index.js';
 import { EnvelopeType } from '../../protocols/schema.js';
 import { tufPublicKey } from '../../protocols/tuf/index.js';
 
@@ -97,5 +97,26 @@ describe('AuditSync on the wire', () => {
     const bytes = rawEnvelope(good());
     const r = decodeEnvelope(bytes.subarray(0, bytes.length - 3));
     expect(r.ok ? 'ok' : r.error.code).toBe('PROTO_MALFORMED');
+  });
+});
+
+describe('AuditHead on the wire (hub -> edge)', () => {
+  const notice = { edgeId: 'edge-1', seq: 10, hash: 'ab'.repeat(32), answersAtMs: 1_780_000_000_500, refused: false };
+
+  it('round trips, and travels on the edge\'s .../cmd/audit-head', () => {
+    const decoded = decodeEnvelope(encodeEnvelope(envelope({ ...base, seq: 0, payload: { kind: 'auditHead', auditHead: notice } })));
+    expect(decoded.ok && decoded.value.payload).toEqual({ kind: 'auditHead', auditHead: notice });
+    const refused = decodeEnvelope(encodeEnvelope(envelope({ ...base, seq: 0, payload: { kind: 'auditHead', auditHead: { ...notice, seq: 0, hash: '0'.repeat(64), refused: true } } })));
+    expect(refused.ok && refused.value.payload).toMatchObject({ auditHead: { seq: 0, refused: true } });
+    expect(parseTopic(commandTopic('north', 'edge-1', 'audit-head'))).toEqual({ direction: 'command', siteId: 'north', edgeId: 'edge-1', kind: 'audit-head' });
+  });
+
+  it.each([
+    ['another edge id than the envelope', { ...notice, edgeId: 'edge-2' }, /audit head: edge_id 'edge-2'/],
+    ['a hash that is not hex', { ...notice, hash: 'zz' }, /audit head: hash/],
+  ])('refuses %s: PROTO_INVALID_FIELD naming it', (_name, auditHead, message) => {
+    const r = decodeEnvelope(EnvelopeType.encode(EnvelopeType.fromObject({ schemaVersion: 1, edgeId: 'edge-1', siteId: 'north', seq: 0, sentAtMs: 1, auditHead })).finish());
+    expect(r.ok ? 'ok' : r.error.code).toBe('PROTO_INVALID_FIELD');
+    if (!r.ok) expect(r.error.message).toMatch(message);
   });
 });

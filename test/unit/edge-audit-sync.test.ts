@@ -1,0 +1,103 @@
+/**
+ * The edge's audit sync (edge/audit/sync.ts) against a real audit log and an in-memory outbox:
+ * what it queues, and how it answers the hub's mirrored head (AuditHead): behind the cursor, it
+ * sends again from there; an answer to a run queued before the last rewind is stale; a refusal
+ * after a refusal does not rewind again, an early answer after it does.
+ */
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditHubSync, EdgeAuditLog, loadOrCreateEdgeKey } from '../../edge/audit/index.js';
+import type { OutboxDraft } from '../../edge/store/edge-store.js';
+import { GENESIS_HASH } from '../../protocols/audit/index.js';
+import type { AuditHeadNotice, AuditSync } from '../../protocols/index.js';
+import { captureLogger } from '../helpers/logger.js';
+
+let dir: string;
+let db: Database.Database;
+let log: EdgeAuditLog;
+let queued: AuditSync[];
+let clock: number;
+let sync: AuditHubSync;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gridos-audit-sync-'));
+  db = new Database(join(dir, 'audit.db'));
+  log = new EdgeAuditLog(db, { chainId: 'edge-1' });
+  queued = [];
+  clock = 1_000;
+  const meta = new Map<string, string | number>();
+  sync = new AuditHubSync({
+    edgeId: 'edge-1',
+    log,
+    key: loadOrCreateEdgeKey(dir),
+    store: {
+      commit: (batch: { outbox?: readonly OutboxDraft[]; meta?: Readonly<Record<string, string | number>> }) => {
+        for (const d of batch.outbox ?? []) queued.push(d as unknown as AuditSync);
+        for (const [k, v] of Object.entries(batch.meta ?? {})) meta.set(k, v);
+        return [];
+      },
+      metaValue: (k: string) => meta.get(k),
+    } as never,
+    draft: (a) => a as unknown as OutboxDraft,
+    onQueued: () => {},
+    now: () => clock,
+    logger: captureLogger('silent').logger,
+    everyMs: 60_000,
+    batchRecords: 10,
+    maxBatchBytes: 1_000_000,
+  });
+  for (let i = 0; i < 30; i++) log.append({ atMs: i, kind: 'proposal', subject: { proposalId: `p${i}` }, body: { i } });
+});
+
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const head = (seq: number, o: Partial<AuditHeadNotice> = {}): AuditHeadNotice => ({ edgeId: 'edge-1', seq, hash: seq === 0 ? GENESIS_HASH : log.rows(seq, seq)[0]!.hash, answersAtMs: clock, refused: false, ...o });
+const firstSeqs = () => queued.map((q) => q.records[0]?.seq);
+
+describe('AuditHubSync answers the hub\'s mirrored head', () => {
+  it('a head behind the cursor: sends again from there; a head at or beyond it changes nothing', () => {
+    expect(sync.syncNow()).toBe(3);
+    expect(firstSeqs()).toEqual([1, 11, 21]);
+    expect(sync.hubHead(head(30))).toBe(false);
+    clock = 2_000;
+    expect(sync.hubHead(head(10))).toBe(true);
+    expect(sync.sent().seq).toBe(10);
+    queued = [];
+    expect(sync.syncNow()).toBe(2);
+    expect(firstSeqs()).toEqual([11, 21]);
+    expect(sync.sent().seq).toBe(30);
+  });
+
+  it('answers to runs queued before the last rewind are stale; one to a run queued after it rewinds again', () => {
+    sync.syncNow();
+    clock = 2_000;
+    expect(sync.hubHead(head(0, { answersAtMs: 1_000 }))).toBe(true);
+    sync.syncNow();
+    // the other early runs of the first pass, answered late: the resend covers them
+    expect(sync.hubHead(head(10, { answersAtMs: 1_000 }))).toBe(false);
+    // a resent run answered early (delivered out of order again)
+    clock = 3_000;
+    expect(sync.hubHead(head(10, { answersAtMs: 2_000 }))).toBe(true);
+    expect(sync.sent().seq).toBe(10);
+  });
+
+  it('refused (no key at the hub): rewinds once, not on every refusal; an early answer later (key registered) rewinds', () => {
+    sync.syncNow();
+    clock = 2_000;
+    expect(sync.hubHead(head(0, { answersAtMs: 1_000, refused: true }))).toBe(true);
+    sync.syncNow();
+    clock = 3_000;
+    expect(sync.hubHead(head(0, { answersAtMs: 2_000, refused: true }))).toBe(false);
+    expect(sync.sent().seq).toBe(30);
+    log.append({ atMs: 31, kind: 'proposal', subject: { proposalId: 'p31' }, body: {} });
+    sync.syncNow();
+    expect(sync.hubHead(head(0, { answersAtMs: 3_000 }))).toBe(true);
+    expect(sync.sent().seq).toBe(0);
+  });
+});
