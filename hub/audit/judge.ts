@@ -5,7 +5,7 @@
  * Checks run in that order, so an unsigned run never gets a chain verdict.
  */
 import type { KeyObject } from 'node:crypto';
-import { verifyChain, verifyCheckpoint, type AuditHead, type AuditRow, type ChainVerification } from '../../protocols/audit/index.js';
+import { auditRowJsonProblem, verifyChain, verifyCheckpoint, type AuditHead, type AuditRow, type ChainVerification } from '../../protocols/audit/index.js';
 import { checkpointFromWire, type AuditSync } from '../../protocols/index.js';
 
 export const AUDIT_ALARM_KINDS = ['truncation', 'fork', 'key', 'gap', 'invalid'] as const;
@@ -21,7 +21,9 @@ export type AuditAlarmCode =
   | 'HUB_AUDIT_INVALID_RECORD'
   | 'HUB_AUDIT_GAP'
   | 'HUB_AUDIT_FORK'
-  | 'HUB_AUDIT_TRUNCATED';
+  | 'HUB_AUDIT_TRUNCATED'
+  /** A record's subject or body text is not JSON (or the subject not an object of ids): hashed and signed, but unreadable. */
+  | 'HUB_AUDIT_NOT_JSON';
 
 export interface AuditAlarm {
   kind: AuditAlarmKind;
@@ -88,6 +90,10 @@ export function judgeAuditSync(edgeId: string, sync: AuditSync, key: EdgeAuditKe
     const hash = records.find((r) => r.seq === run.at)?.hash ?? cp.hash;
     if (run.code === 'AUDIT_SEQ_GAP') return alarm('gap', 'HUB_AUDIT_GAP', run.at, hash, `edge ${edgeId}'s run: ${run.message}`);
     return alarm('invalid', 'HUB_AUDIT_INVALID_RECORD', run.at, hash, `edge ${edgeId}'s record ${run.at}: ${run.code}: ${run.message}`);
+  }
+  for (const r of records) {
+    const problem = auditRowJsonProblem(r);
+    if (problem) return alarm('invalid', 'HUB_AUDIT_NOT_JSON', r.seq, r.hash, `edge ${edgeId}'s record ${r.seq}: ${problem}`);
   }
   if (first.seq > head.seq + 1) return { ok: false, early: { seq: first.seq, hash: first.hash } };
   for (const r of records) {

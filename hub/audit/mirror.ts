@@ -8,7 +8,8 @@
  * new record links to the stored head). Otherwise the run is not merged and an alarm is stored:
  *
  *   key         no registered key, another key, or a signature that does not verify
- *   invalid     a record's hash does not match its contents (or the run does not hang together)
+ *   invalid     a record's hash does not match its contents, its subject (an object of ids) or body
+ *               is not JSON, or the run does not hang together
  *   gap         records between the stored head and the run are missing, and stay missing
  *   fork        a record at a seq the hub holds, with another hash: two histories
  *   truncation  the edge's head went back, or a run behind the stored head with another history
@@ -58,6 +59,7 @@ export interface MirrorStatus {
   alarms: StoredAuditAlarm[];
 }
 
+const PROPOSAL_ID = `(CASE WHEN json_valid(subject) THEN json_extract(subject, '$.proposalId') END)`;
 const ROW_COLUMNS = 'seq, at_ms AS atMs, kind, subject AS subjectJson, body AS bodyJson, prev_hash AS prevHash, hash';
 
 /** Every mirrored row of an edge, in seq order (also for `gridos audit verify --hub-data`, on a read-only handle). */
@@ -92,7 +94,10 @@ export class EdgeAuditMirror {
         edge_id TEXT NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL,
         body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, received_ms INTEGER NOT NULL,
         PRIMARY KEY (edge_id, seq)) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS edge_audit_execution ON edge_audit (edge_id, json_extract(subject, '$.proposalId')) WHERE kind = 'execution';
+      -- json_valid first: text that is not JSON must not make an insert throw (and block ingest); seq
+      -- last so the newest is the index's order (the old index without either is replaced)
+      DROP INDEX IF EXISTS edge_audit_execution;
+      CREATE INDEX IF NOT EXISTS edge_audit_execution_of ON edge_audit (edge_id, ${PROPOSAL_ID}, seq) WHERE kind = 'execution';
       CREATE TRIGGER IF NOT EXISTS edge_audit_no_update BEFORE UPDATE ON edge_audit BEGIN SELECT RAISE(ABORT, 'the audit mirror is append-only'); END;
       CREATE TRIGGER IF NOT EXISTS edge_audit_no_delete BEFORE DELETE ON edge_audit BEGIN SELECT RAISE(ABORT, 'the audit mirror is append-only'); END;
       CREATE TABLE IF NOT EXISTS edge_audit_heads (
@@ -125,7 +130,8 @@ export class EdgeAuditMirror {
         RETURNING first_ms AS firstMs, attempts`),
       holeFilled: p('DELETE FROM edge_audit_holes WHERE edge_id = ?'),
       page: p(`SELECT ${ROW_COLUMNS} FROM edge_audit WHERE edge_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
-      execution: p(`SELECT ${ROW_COLUMNS} FROM edge_audit WHERE edge_id = ? AND kind = 'execution' AND json_extract(subject, '$.proposalId') = ? ORDER BY seq DESC LIMIT 1`),
+      // INDEXED BY: left alone, SQLite walks the edge's whole chain by primary key (seq order) instead
+      execution: p(`SELECT ${ROW_COLUMNS} FROM edge_audit INDEXED BY edge_audit_execution_of WHERE edge_id = ? AND kind = 'execution' AND ${PROPOSAL_ID} = ? ORDER BY seq DESC LIMIT 1`),
     };
     this.applyTx = db.transaction((edgeId: string, sync: AuditSync, nowMs: number) => this.applyNow(edgeId, sync, nowMs));
   }

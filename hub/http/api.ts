@@ -13,7 +13,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { recordOfRow } from '../../protocols/audit/index.js';
+import { readableRecordOfRow } from '../../protocols/audit/index.js';
 import type { EdgeAuditMirror } from '../audit/index.js';
 import { guard, type UserStore } from '../auth/index.js';
 import type { HubMetrics } from '../metrics.js';
@@ -132,7 +132,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     return {
       edgeId,
       status: status ?? { edgeId, head: deps.auditMirror.head(edgeId), lastCheckpoint: null, verified: false, alarms: [] },
-      records: rows.map(recordOfRow),
+      records: rows.map(readableRecordOfRow),
       nextAfter: rows.length === q.data.limit ? rows[rows.length - 1]!.seq : null,
     };
   });

@@ -13,6 +13,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApprovalStore } from '../approvals/index.js';
+import { readableRecordOfRow } from '../../protocols/audit/index.js';
 import type { EdgeAuditMirror, HubAuditLog } from '../audit/index.js';
 import { guard, type UserStore } from '../auth/index.js';
 import type { HubStore } from '../store/hub-store.js';
@@ -71,9 +72,10 @@ export async function consoleApiRoutes(app: FastifyInstance, o: ConsoleApiOption
   app.get('/api/console/audit', viewer, async (req, reply) => {
     const q = auditQuery.safeParse(req.query);
     if (!q.success) return badQuery(reply, q.error.issues);
-    const chain = o.audit.rows().map(
-      (r): AuditEntryView => ({ source: 'hub-chain', seq: r.seq, atMs: r.atMs, kind: r.kind, subject: JSON.parse(r.subjectJson), body: JSON.parse(r.bodyJson), hash: r.hash }),
-    );
+    const chain = o.audit.rows().map((row): AuditEntryView => {
+      const r = readableRecordOfRow(row);
+      return { source: 'hub-chain', seq: r.seq, atMs: r.atMs, kind: r.kind, subject: r.subject, body: r.body, hash: r.hash };
+    });
     const auth = users.events().map((e): AuditEntryView => ({ source: 'auth', seq: null, atMs: e.atMs, kind: e.event, subject: { user: e.userName }, body: { detail: e.detail }, hash: null }));
     const needle = q.data.q.toLowerCase();
     const records = [...chain, ...auth]

@@ -9,7 +9,7 @@
  *                           (with the edge's execution record from the audit mirror, when it came)
  *   edgeChainStatus(m, id)  the edge's audit chain as mirrored: verified, broken (alarms) or unknown
  */
-import type { AuditHead } from '../../protocols/audit/index.js';
+import { readableRecordOfRow, type AuditHead } from '../../protocols/audit/index.js';
 import type { ApprovalStore, EscalationRow } from '../approvals/index.js';
 import type { EdgeAuditMirror, StoredAuditAlarm } from '../audit/index.js';
 import type { EdgeRow, ForecastRow, HubStore, StoredReading } from '../store/hub-store.js';
@@ -207,7 +207,7 @@ interface ProposalLike {
 function executionOf(ctx: ViewContext, e: EscalationRow): { seq: number; atMs: number; body: unknown } | null {
   const row = ctx.mirror.execution(e.edgeId, e.proposalId);
   if (!row) return null;
-  return { seq: row.seq, atMs: row.atMs, body: JSON.parse(row.bodyJson) as unknown };
+  return { seq: row.seq, atMs: row.atMs, body: readableRecordOfRow(row).body };
 }
 
 /** What the console shows of a decided escalation (no chart: a thousand of them render at once). */

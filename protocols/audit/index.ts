@@ -13,8 +13,8 @@
  */
 export { auditCanonicalJson, AuditCanonicalError } from './canonical.js';
 export type { JsonValue } from './canonical.js';
-export { GENESIS_HASH, EMPTY_HEAD, AUDIT_KINDS, AuditEntryError, auditRecordHash, sealAuditRecord, recordOfRow } from './record.js';
-export type { AuditKind, AuditSubject, AuditEntry, AuditRecord, AuditRow, AuditHead } from './record.js';
+export { GENESIS_HASH, EMPTY_HEAD, AUDIT_KINDS, AuditEntryError, auditRecordHash, sealAuditRecord, recordOfRow, readableRecordOfRow, auditRowJsonProblem } from './record.js';
+export type { AuditKind, AuditSubject, AuditEntry, AuditRecord, AuditRow, AuditHead, ReadableAuditRecord } from './record.js';
 export { verifyChain } from './verify.js';
 export type { AuditChainErrorCode, ChainVerification, VerifyChainOptions } from './verify.js';
 export { CHECKPOINT_TYPE, signCheckpoint, verifyCheckpoint, compareCheckpoints } from './checkpoint.js';

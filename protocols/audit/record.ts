@@ -116,3 +116,49 @@ export function recordOfRow(row: AuditRow): AuditRecord {
   const { subjectJson, bodyJson, ...rest } = row;
   return { ...rest, subject: JSON.parse(subjectJson) as AuditSubject, body: JSON.parse(bodyJson) as JsonValue };
 }
+
+/** A record for reading (API, console): never throws on a row whose text is not JSON. */
+export type ReadableAuditRecord = AuditRecord & {
+  /** Present when the stored subject or body text did not parse: the subject is then `{}`, the body the raw text. */
+  unparsable?: ('subject' | 'body')[];
+};
+
+/** The record a stored row holds, for readers: a subject or body that is not JSON (a tampered row) is named, not thrown. */
+export function readableRecordOfRow(row: AuditRow): ReadableAuditRecord {
+  const { subjectJson, bodyJson, ...rest } = row;
+  const unparsable: ('subject' | 'body')[] = [];
+  const parse = (text: string, field: 'subject' | 'body'): unknown => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      unparsable.push(field);
+      return undefined;
+    }
+  };
+  const subject = parse(subjectJson, 'subject');
+  const body = parse(bodyJson, 'body');
+  return {
+    ...rest,
+    subject: (subject === undefined ? {} : subject) as AuditSubject,
+    body: (body === undefined ? bodyJson : body) as JsonValue,
+    ...(unparsable.length > 0 ? { unparsable } : {}),
+  };
+}
+
+/** The subject and body of a row parsed and of their shapes (subject: an object of id strings), or why not. */
+export function auditRowJsonProblem(row: Pick<AuditRow, 'subjectJson' | 'bodyJson'>): string | undefined {
+  let subject: unknown;
+  try {
+    subject = JSON.parse(row.subjectJson);
+  } catch (e) {
+    return `subject is not JSON (${(e as Error).message})`;
+  }
+  if (typeof subject !== 'object' || subject === null || Array.isArray(subject)) return 'subject is not a JSON object';
+  for (const [name, id] of Object.entries(subject as Record<string, unknown>)) if (typeof id !== 'string') return `subject.${name} is not a string`;
+  try {
+    JSON.parse(row.bodyJson);
+  } catch (e) {
+    return `body is not JSON (${(e as Error).message})`;
+  }
+  return undefined;
+}

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EdgeAuditMirror, type AuditAlarm, type AuditAlarmKind } from '../../hub/audit/index.js';
-import { EMPTY_HEAD, sealAuditRecord, signCheckpoint, type AuditHead, type AuditRow } from '../../protocols/audit/index.js';
+import { auditRecordHash, EMPTY_HEAD, readableRecordOfRow, sealAuditRecord, signCheckpoint, type AuditHead, type AuditRow } from '../../protocols/audit/index.js';
+import { HubStore } from '../../hub/store/hub-store.js';
 import { checkpointToWire, type AuditSync } from '../../protocols/index.js';
 import { tufPublicKey } from '../../protocols/tuf/index.js';
 
@@ -204,5 +205,62 @@ describe('EdgeAuditMirror', () => {
     expect(again.head(EDGE)).toEqual({ seq: 5, hash: A[4]!.hash });
     expect(() => db.prepare('UPDATE edge_audit SET body = ? WHERE seq = 3').run('{}')).toThrow(/append-only/);
     expect(() => db.prepare('DELETE FROM edge_audit WHERE seq = 5').run()).toThrow(/append-only/);
+  });
+});
+
+/** A record sealed over whatever text the edge's audit.db holds (the edge signs what it has). */
+function sealedText(prev: AuditHead, subjectJson: string, bodyJson: string): AuditRow {
+  const unsealed = { seq: prev.seq + 1, atMs: T0, kind: 'execution', subjectJson, bodyJson, prevHash: prev.hash };
+  return { ...unsealed, hash: auditRecordHash(unsealed) };
+}
+
+describe('records whose text is not JSON', () => {
+  it.each([
+    ['a subject that is not JSON', '{"proposalId":', '{}', /subject is not JSON/],
+    ['a subject that is not an object of ids', '{"proposalId":7}', '{}', /subject.proposalId is not a string/],
+    ['a body that is not JSON', '{"proposalId":"p4"}', 'not json', /body is not JSON/],
+  ])('%s: not merged, alarmed invalid (HUB_AUDIT_NOT_JSON)', (_name, subjectJson, bodyJson, message) => {
+    mirror.apply(EDGE, run(a(1, 3)), T0);
+    const bad = sealedText(A[2]!, subjectJson, bodyJson);
+    expect(mirror.apply(EDGE, run([bad]), T0 + 1)).toMatchObject({ status: 'alarm', alarm: { kind: 'invalid', code: 'HUB_AUDIT_NOT_JSON', seq: 4, message } });
+    expect(mirror.head(EDGE).seq).toBe(3);
+  });
+
+  it('a poison record from edge-1 in the same ingest batch as edge-2\'s messages: edge-2 stored, edge-1 alarmed, ingest goes on', () => {
+    const store = new HubStore(join(dir, 'store', 'hub.db'));
+    try {
+      const keys = new Map([
+        [EDGE, { key: edgeKey.publicKey, keyId: keyId(edgeKey.publicKey) }],
+        ['edge-2', { key: edgeKey.publicKey, keyId: keyId(edgeKey.publicKey) }],
+      ]);
+      const m = new EdgeAuditMirror(store.sqlite(), { keys });
+      store.handle('audit', (msg) => {
+        if (msg.payload.kind === 'audit') m.apply(msg.edgeId, msg.payload.audit, msg.nowMs);
+      });
+      const poison = sealedText(EMPTY_HEAD, '{"proposalId":', '{}');
+      const msg = (edgeId: string, seq: number, audit: AuditSync) => ({ edgeId, siteId: 's', seq, nowMs: T0, payload: { kind: 'audit' as const, audit } });
+      const results = store.receiveMany([
+        msg('edge-2', 1, run(a(1, 3), { edgeId: 'edge-2' })),
+        msg(EDGE, 1, run([poison])),
+        { edgeId: 'edge-2', siteId: 's', seq: 2, nowMs: T0, payload: { kind: 'gap', gap: { reason: 'x', readings: 1, fromTsMs: 0, toTsMs: 1, droppedSeqs: [] } } },
+      ]);
+      expect(results.map((r) => r.fresh)).toEqual([true, true, true]);
+      expect(m.head('edge-2').seq).toBe(3);
+      expect(store.edges().map((e) => e.id).sort()).toEqual([EDGE, 'edge-2']);
+      expect(m.status(EDGE)).toMatchObject({ head: { seq: 0 }, alarms: [expect.objectContaining({ kind: 'invalid', code: 'HUB_AUDIT_NOT_JSON', seq: 1 })] });
+      // the next batch goes in too
+      expect(store.receiveMany([msg('edge-2', 3, run(a(4, 5), { edgeId: 'edge-2' }))])[0]!.fresh).toBe(true);
+      expect(m.head('edge-2').seq).toBe(5);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('readers tolerate a mirrored row whose text is not JSON (written before the hub checked, or by hand)', () => {
+    db.prepare('INSERT INTO edge_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(EDGE, 1, T0, 'execution', '{"proposalId":"p1"}', 'not json', EMPTY_HEAD.hash, 'f'.repeat(64), T0);
+    db.prepare('INSERT INTO edge_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(EDGE, 2, T0, 'execution', '{"proposalId":', '{}', 'f'.repeat(64), 'e'.repeat(64), T0);
+    const row = mirror.execution(EDGE, 'p1')!;
+    expect(readableRecordOfRow(row)).toMatchObject({ seq: 1, subject: { proposalId: 'p1' }, body: 'not json', unparsable: ['body'] });
+    expect(readableRecordOfRow(mirror.records(EDGE, 1, 1)[0]!)).toMatchObject({ seq: 2, subject: {}, unparsable: ['subject'] });
   });
 });
