@@ -62,6 +62,14 @@ export interface MirrorStatus {
 const PROPOSAL_ID = `(CASE WHEN json_valid(subject) THEN json_extract(subject, '$.proposalId') END)`;
 const ROW_COLUMNS = 'seq, at_ms AS atMs, kind, subject AS subjectJson, body AS bodyJson, prev_hash AS prevHash, hash';
 
+/**
+ * The newest execution record of (edge, proposal): one index seek. INDEXED BY, because left alone
+ * SQLite walks the edge's whole chain by primary key in seq order (38 ms a lookup at 100k rows,
+ * and the approvals view makes one per decided item). Exported for the test of its query plan.
+ */
+export const EXECUTION_SQL = `SELECT ${ROW_COLUMNS} FROM edge_audit INDEXED BY edge_audit_execution_of
+  WHERE edge_id = ? AND kind = 'execution' AND ${PROPOSAL_ID} = ? ORDER BY seq DESC LIMIT 1`;
+
 /** Every mirrored row of an edge, in seq order (also for `gridos audit verify --hub-data`, on a read-only handle). */
 export function mirroredRows(db: Database.Database, edgeId: string): AuditRow[] {
   return db.prepare<[string], AuditRow>(`SELECT ${ROW_COLUMNS} FROM edge_audit WHERE edge_id = ? ORDER BY seq`).all(edgeId);
@@ -130,8 +138,7 @@ export class EdgeAuditMirror {
         RETURNING first_ms AS firstMs, attempts`),
       holeFilled: p('DELETE FROM edge_audit_holes WHERE edge_id = ?'),
       page: p(`SELECT ${ROW_COLUMNS} FROM edge_audit WHERE edge_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
-      // INDEXED BY: left alone, SQLite walks the edge's whole chain by primary key (seq order) instead
-      execution: p(`SELECT ${ROW_COLUMNS} FROM edge_audit INDEXED BY edge_audit_execution_of WHERE edge_id = ? AND kind = 'execution' AND ${PROPOSAL_ID} = ? ORDER BY seq DESC LIMIT 1`),
+      execution: p(EXECUTION_SQL),
     };
     this.applyTx = db.transaction((edgeId: string, sync: AuditSync, nowMs: number) => this.applyNow(edgeId, sync, nowMs));
   }

@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EdgeAuditMirror, type AuditAlarm, type AuditAlarmKind } from '../../hub/audit/index.js';
 import { auditRecordHash, EMPTY_HEAD, readableRecordOfRow, sealAuditRecord, signCheckpoint, type AuditHead, type AuditRow } from '../../protocols/audit/index.js';
 import { HubStore } from '../../hub/store/hub-store.js';
+import { EXECUTION_SQL } from '../../hub/audit/mirror.js';
 import { checkpointToWire, type AuditSync } from '../../protocols/index.js';
 import { tufPublicKey } from '../../protocols/tuf/index.js';
 
@@ -262,5 +263,19 @@ describe('records whose text is not JSON', () => {
     const row = mirror.execution(EDGE, 'p1')!;
     expect(readableRecordOfRow(row)).toMatchObject({ seq: 1, subject: { proposalId: 'p1' }, body: 'not json', unparsable: ['body'] });
     expect(readableRecordOfRow(mirror.records(EDGE, 1, 1)[0]!)).toMatchObject({ seq: 2, subject: {}, unparsable: ['subject'] });
+  });
+});
+
+describe('the execution lookup (approvals view, one per decided item)', () => {
+  it('is one seek in the execution index, newest first, however long the chain: no scan, no sort', () => {
+    const insert = db.prepare('INSERT INTO edge_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const kinds = ['proposal', 'decision', 'execution', 'observed-effect'];
+    db.transaction(() => {
+      for (let seq = 1; seq <= 20_000; seq++) insert.run(EDGE, seq, T0, kinds[seq % 4], JSON.stringify({ proposalId: `p${Math.floor(seq / 8)}` }), '{}', EMPTY_HEAD.hash, 'f'.repeat(64), T0);
+    })();
+    db.exec('ANALYZE');
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${EXECUTION_SQL}`).all(EDGE, 'p7') as { detail: string }[]).map((r) => r.detail);
+    expect(plan).toEqual([expect.stringMatching(/^SEARCH edge_audit USING (COVERING )?INDEX edge_audit_execution_of \(edge_id=\? AND <expr>=\?\)$/)]);
+    expect(mirror.execution(EDGE, 'p7')).toMatchObject({ seq: 62, kind: 'execution' });
   });
 });
