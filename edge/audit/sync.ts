@@ -14,8 +14,8 @@
  * resend covers it); after a rewind for a refused run (no key at the hub), further refusals do not
  * rewind again: the next early answer does (the hub took a key and now misses the records).
  * When the chain's head is behind or beside what was queued (records removed or rewritten
- * here), the head alone is reported, signed, so the hub sees it and alarms: this code does not
- * judge its own chain, it tells the hub what it holds.
+ * here, all of them too: head 0), the head alone is reported, signed, so the hub sees it and
+ * alarms: this code does not judge its own chain, it tells the hub what it holds.
  *
  * Runs after each append in this process (deferred to the next turn) and every `everyMs`
  * (appends by another process, and a head that changed under it).
@@ -43,6 +43,7 @@ export interface AuditHubSyncOptions {
   maxBatchBytes: number;
 }
 
+const HEX64 = /^[0-9a-f]{64}$/;
 const SENT_SEQ = 'audit_sent_seq';
 const SENT_HASH = 'audit_sent_hash';
 /** Messages per transaction: a long chain is queued over several turns. */
@@ -57,6 +58,8 @@ export class AuditHubSync {
   private readonly log: Logger;
   /** The last rewind to the hub's head: when (this clock, as checkpoints carry it), and whether for a refusal. */
   private rewound: { atMs: number; refused: boolean } | undefined;
+  /** The malformed head hash last reported (once, not every pass). */
+  private badHead: string | undefined;
 
   constructor(private readonly o: AuditHubSyncOptions) {
     this.log = o.logger.child({ component: 'audit-sync' });
@@ -124,7 +127,17 @@ export class AuditHubSync {
     const { log, store, batchRecords, maxBatchBytes } = this.o;
     const sent = this.sent();
     const head = log.head();
-    if (head.seq === 0 || (head.seq === sent.seq && head.hash === sent.hash)) return 0;
+    // An empty chain is news only when something was sent: then every record was removed here.
+    if ((head.seq === 0 && sent.seq === 0) || (head.seq === sent.seq && head.hash === sent.hash)) return 0;
+    if (!HEX64.test(head.hash)) {
+      // Not a checkpoint anyone could sign: the head record's hash column was edited here.
+      if (this.badHead !== head.hash) {
+        this.badHead = head.hash;
+        this.log.error({ headSeq: head.seq, sentSeq: sent.seq }, `the audit chain's head record ${head.seq} has a malformed hash (not 64 hex characters): the audit table was edited here; nothing more can be sent to the hub until it is repaired (gridos audit verify --db names the record)`);
+      }
+      return 0;
+    }
+    this.badHead = undefined;
     if (head.seq <= sent.seq) {
       this.log.error({ sentSeq: sent.seq, headSeq: head.seq }, `the audit chain's head is now record ${head.seq}, but record ${sent.seq} was already sent to the hub: records were removed or rewritten here; reporting the head to the hub`);
       this.queue([this.o.draft(this.message([], head))], head);

@@ -71,7 +71,7 @@ export function judgeAuditSync(edgeId: string, sync: AuditSync, key: EdgeAuditKe
   if (records.length === 0) {
     if (cp.seq < head.seq) {
       const held = chain.hashAt(cp.seq);
-      const history = held === cp.hash ? 'the records after it were removed' : `and its record ${cp.seq} is not the one the hub holds`;
+      const history = cp.seq === 0 ? 'every record was removed' : held === cp.hash ? 'the records after it were removed' : `and its record ${cp.seq} is not the one the hub holds`;
       return alarm('truncation', 'HUB_AUDIT_TRUNCATED', cp.seq, cp.hash, `edge ${edgeId}'s audit head went back from record ${head.seq} to record ${cp.seq}: ${history}`);
     }
     if (cp.seq === head.seq) {

@@ -5,6 +5,7 @@
  * after a refusal does not rewind again, an early answer after it does.
  */
 import Database from 'better-sqlite3';
+import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { AuditHubSync, EdgeAuditLog, loadOrCreateEdgeKey } from '../../edge/audi
 import type { OutboxDraft } from '../../edge/store/edge-store.js';
 import { GENESIS_HASH } from '../../protocols/audit/index.js';
 import type { AuditHeadNotice, AuditSync } from '../../protocols/index.js';
+import { EdgeAuditMirror } from '../../hub/audit/index.js';
 import { captureLogger } from '../helpers/logger.js';
 
 let dir: string;
@@ -21,6 +23,7 @@ let log: EdgeAuditLog;
 let queued: AuditSync[];
 let clock: number;
 let sync: AuditHubSync;
+let logs: Record<string, unknown>[];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'gridos-audit-sync-'));
@@ -44,7 +47,11 @@ beforeEach(() => {
     draft: (a) => a as unknown as OutboxDraft,
     onQueued: () => {},
     now: () => clock,
-    logger: captureLogger('silent').logger,
+    logger: (() => {
+      const c = captureLogger('warn');
+      logs = c.records;
+      return c.logger;
+    })(),
     everyMs: 60_000,
     batchRecords: 10,
     maxBatchBytes: 1_000_000,
@@ -99,5 +106,39 @@ describe('AuditHubSync answers the hub\'s mirrored head', () => {
     sync.syncNow();
     expect(sync.hubHead(head(0, { answersAtMs: 3_000 }))).toBe(true);
     expect(sync.sent().seq).toBe(0);
+  });
+});
+
+describe('AuditHubSync reports what happened to its chain', () => {
+  const tamper = (sql: string) => {
+    db.exec('DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
+    db.exec(sql);
+  };
+
+  it('every record deleted after they were sent: the empty head (seq 0) is reported, and the hub alarms truncation', () => {
+    sync.syncNow();
+    const key = loadOrCreateEdgeKey(dir);
+    const mirror = new EdgeAuditMirror(db, { keys: new Map([['edge-1', { key: createPublicKey(key.privateKey), keyId: key.keyId }]]) });
+    for (const q of queued) mirror.apply('edge-1', q, 1);
+    expect(mirror.head('edge-1').seq).toBe(30);
+    queued = [];
+    tamper('DELETE FROM audit');
+    expect(sync.syncNow()).toBe(1);
+    expect(queued[0]).toMatchObject({ records: [], checkpoint: { seq: 0, hash: GENESIS_HASH } });
+    expect(mirror.apply('edge-1', queued[0]!, 2)).toMatchObject({ status: 'alarm', alarm: { kind: 'truncation', seq: 0, message: expect.stringMatching(/every record was removed/) } });
+    // reported once
+    expect(sync.syncNow()).toBe(0);
+  });
+
+  it('a head record whose hash is not a hash: reported as an edited audit table, once, not as a failure to queue', () => {
+    sync.syncNow();
+    log.append({ atMs: 31, kind: 'proposal', subject: { proposalId: 'p31' }, body: {} });
+    tamper("UPDATE audit SET hash = 'xyz' WHERE seq = 31");
+    expect(sync.syncNow()).toBe(0);
+    expect(sync.syncNow()).toBe(0);
+    const said = logs.filter((l) => String(l.msg).includes('malformed hash'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatchObject({ level: 50, headSeq: 31 });
+    expect(logs.some((l) => String(l.msg).includes('could not queue'))).toBe(false);
   });
 });
