@@ -13,7 +13,14 @@
  * audit-records.ts `auditedKinds`). A batch is one transaction and records are queued in step
  * order, so what the table holds of a proposal is always a prefix of its steps: what reconcile
  * adds comes after it. Steps after the start are queued live, once each (the journal commits a
- * step once). A batch that fails to append is kept and tried again with the next one.
+ * step once). A batch that fails to append is kept and tried again with the next one; a batch the
+ * chain refuses (a bad entry) is appended entry by entry and only the bad entry is dropped
+ * (logged, counted). A reconcile that fails is logged and counted by the caller and the agent
+ * starts anyway: the next start reconciles again.
+ *
+ * Refused and not-applied hub decisions are appended at once, in their own transaction, not
+ * queued: nothing else is written for them, and a cycle or a device write may hold the queue for
+ * long enough that a SIGKILL would lose them (they are off the dispatch latency path).
  *
  * Observed effect: `effectAfterMs` after `executed`, on a timer; at restart, an effect still due is
  * scheduled again, one overdue is observed at once while the proposal's interval runs (late, and
@@ -63,6 +70,9 @@ export class DispatchAuditFeed {
   private readonly decisions = new Map<string, Decision>();
   private readonly executions = new Map<string, ExecutionInputs>();
   private readonly effects = new Map<string, { timer: NodeJS.Timeout; done: Promise<void> }>();
+  /** Entries the chain refused (AUDIT_INVALID_ENTRY, AUDIT_CANONICAL) and that were dropped. */
+  private droppedEntries = 0;
+  private failedReconciles = 0;
 
   constructor(private readonly o: DispatchAuditFeedOptions) {}
 
@@ -154,14 +164,14 @@ export class DispatchAuditFeed {
   decisionNotApplied(d: Decision, code: string, state: string | null): void {
     this.decisions.delete(d.proposalId);
     const atMs = this.o.clock();
-    this.push(() => [{ atMs, kind: 'decision', subject: { proposalId: d.proposalId, decisionId: d.id }, body: { status: 'not-applied', outcome: d.outcome, code, state, ...decisionFields(d) } }]);
+    this.appendNow([{ atMs, kind: 'decision', subject: { proposalId: d.proposalId, decisionId: d.id }, body: { status: 'not-applied', outcome: d.outcome, code, state, ...decisionFields(d) } }]);
   }
 
   /** A hub decision refused (by the gate, or before it): no write, this record. */
   decisionRefused(r: RefusedDecision): void {
     const atMs = this.o.clock();
     const subject = { ...(r.proposalId && { proposalId: r.proposalId }), ...(r.decisionId && { decisionId: r.decisionId }) };
-    this.push(() => [{ atMs, kind: 'decision', subject, body: { status: 'refused', code: r.code, message: r.message, outcome: r.outcome ?? null, decisionId: r.decisionId ?? null, receivedAtMs: atMs } }]);
+    this.appendNow([{ atMs, kind: 'decision', subject, body: { status: 'refused', code: r.code, message: r.message, outcome: r.outcome ?? null, decisionId: r.decisionId ?? null, receivedAtMs: atMs } }]);
   }
 
   /** What the device and readings said right before the write (the execution record reports it). */
@@ -183,13 +193,58 @@ export class DispatchAuditFeed {
       }
     }
     if (this.unwritten.length === 0) return;
+    const batch = this.unwritten;
+    this.unwritten = [];
+    this.append(batch);
+  }
+
+  /** Entries dropped because the chain refused them. */
+  get dropped(): number {
+    return this.droppedEntries;
+  }
+
+  /** Reconciles that failed (the caller tells: it logs and starts anyway). */
+  get reconcileFailures(): number {
+    return this.failedReconciles;
+  }
+
+  reconcileFailed(): void {
+    this.failedReconciles++;
+  }
+
+  /** Appends `entries` now, in one transaction, after what is still unwritten. Never throws. */
+  private appendNow(entries: AuditEntry[]): void {
+    const batch = [...this.unwritten, ...entries];
+    this.unwritten = [];
+    this.append(batch);
+  }
+
+  /** Appends a batch in one transaction; keeps it when the disk fails; drops only the entries the chain refuses. */
+  private append(batch: AuditEntry[]): void {
     try {
-      this.o.audit.appendMany(this.unwritten);
-      this.unwritten = [];
+      this.o.audit.appendMany(batch);
+      return;
     } catch (e) {
-      const bad = e instanceof Error && 'code' in e && (e.code === 'AUDIT_INVALID_ENTRY' || e.code === 'AUDIT_CANONICAL');
-      this.o.logger.error({ err: e instanceof Error ? e.message : String(e), records: this.unwritten.length }, bad ? 'dispatch audit: a batch was refused by the chain, dropped' : 'dispatch audit: a batch could not be appended, kept for the next');
-      if (bad) this.unwritten = [];
+      if (!refusedByChain(e)) {
+        this.o.logger.error({ err: e instanceof Error ? e.message : String(e), records: batch.length }, 'dispatch audit: a batch could not be appended, kept for the next');
+        this.unwritten = [...batch, ...this.unwritten];
+        return;
+      }
+    }
+    // one entry is bad: the others go in, one at a time (a rare path)
+    for (let i = 0; i < batch.length; i++) {
+      const entry = batch[i]!;
+      try {
+        this.o.audit.append(entry);
+      } catch (e) {
+        if (!refusedByChain(e)) {
+          this.o.logger.error({ err: e instanceof Error ? e.message : String(e), records: batch.length - i }, 'dispatch audit: records could not be appended, kept for the next');
+          this.unwritten = [...batch.slice(i), ...this.unwritten];
+          return;
+        }
+        this.droppedEntries++;
+        this.o.logger.error({ err: e instanceof Error ? e.message : String(e), kind: entry.kind, subject: entry.subject, dropped: this.droppedEntries }, 'dispatch audit: a record was refused by the chain, dropped');
+      }
     }
   }
 
@@ -234,4 +289,9 @@ export class DispatchAuditFeed {
     const d = this.o.admittedDecisions?.(proposalId).find((x) => x.outcome === outcome);
     return d ? { decision: d } : {};
   }
+}
+
+/** The chain refused the entry itself (it would refuse it again): not a disk or SQLite failure. */
+function refusedByChain(e: unknown): boolean {
+  return e instanceof Error && 'code' in e && (e.code === 'AUDIT_INVALID_ENTRY' || e.code === 'AUDIT_CANONICAL');
 }

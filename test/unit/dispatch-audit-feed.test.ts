@@ -119,4 +119,34 @@ describe('the dispatch audit feed', () => {
     expect(second.feed.reconcile()).toBe(0);
     second.close();
   });
+
+  it('a refused or not-applied decision is appended at once, even while a cycle holds the feed (a SIGKILL then loses nothing)', async () => {
+    const s = open();
+    s.feed.hold();
+    await s.dispatcher.cycle([proposal('held')], ctx);
+    s.feed.decisionRefused({ proposalId: 'px', decisionId: 'd-9', code: 'DECISION_BAD_SIGNATURE', message: 'bad signature' });
+    s.feed.decisionNotApplied({ id: 'd-10', proposalId: 'py', outcome: 'approve', approvers: ['ops'], issuedAtMs: T0, expiresAtMs: T0 + 60_000, proposalHash: 'h' } as never, 'DISPATCH_NOT_WAITING', 'executed');
+    // on disk now, in its own transaction: a fresh handle (another process) sees them
+    const other = new Database(s.files.audit, { readonly: true });
+    const bodies = other.prepare('SELECT body FROM audit ORDER BY seq').pluck().all() as string[];
+    other.close();
+    expect(bodies.map((b) => JSON.parse(b) as { status: string })).toMatchObject([{ status: 'refused', code: 'DECISION_BAD_SIGNATURE' }, { status: 'not-applied', code: 'DISPATCH_NOT_WAITING' }]);
+    s.feed.release();
+    expect(s.audit.verify()).toMatchObject({ ok: true, records: 7 });
+    s.close();
+  });
+
+  it('a batch the chain refuses drops only its bad entry (logged, counted): the others are appended, in order', async () => {
+    const s = open();
+    const p = proposal('bad');
+    s.feed.hold();
+    await s.dispatcher.cycle([p], ctx);
+    // a step whose record cannot be sealed, queued in the same batch (a subject id that is not a string)
+    s.feed.onTransition({ proposal: { ...p, id: '' }, verdict: verdict('auto'), state: 'failed', stateSinceMs: T0, reason: 'x' } as never, 'executing' as never, { type: 'failed' } as never);
+    s.feed.release();
+    expect(s.kinds(p.id)).toEqual(['telemetry-summary', 'forecast', 'proposal', 'policy-outcome', 'execution']);
+    expect(s.feed.dropped).toBeGreaterThan(0);
+    expect(s.audit.verify()).toMatchObject({ ok: true });
+    s.close();
+  });
 });
