@@ -258,7 +258,13 @@ export async function startDispatchLoop(deps: DispatchLoopDeps): Promise<Dispatc
     },
   });
   // the audit first: what a previous run committed and did not record comes before what recover() does
-  feed?.reconcile();
+  try {
+    feed?.reconcile();
+  } catch (err) {
+    // the agent must start even so (dispatch runs, new steps are recorded); the next start reconciles again
+    feed?.reconcileFailed();
+    log.error({ err: err instanceof Error ? err.message : String(err) }, 'dispatch audit: could not record the steps a previous run committed; the next start tries again');
+  }
   feed?.hold();
   try {
     await dispatcher.recover();

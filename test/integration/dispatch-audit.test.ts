@@ -12,6 +12,7 @@
  *    `DECISION_UNKNOWN_PROPOSAL`;
  *  - an escalation that times out into a safe fallback: a timeout record naming the fallback, and
  *    the fallback's own trail;
+ *  - a reconcile that fails at start: the loop starts anyway, the next start records what it missed;
  *  - `gridos audit verify` on the agent's audit.db after the run: ok; one flipped byte: named.
  */
 import Database from 'better-sqlite3';
@@ -30,7 +31,7 @@ import { opcuaDevice } from '../../edge/dispatch/device.js';
 import { startDispatchLoop, type DispatchLoop } from '../../edge/dispatch/loop.js';
 import { buildHub, type Hub } from '../../hub/index.js';
 import { commandTopic, encodeEnvelope, envelope, signDecision, signedDecisionToWire, type Decision } from '../../protocols/index.js';
-import { recordOfRow, type AuditRecord } from '../../protocols/audit/index.js';
+import { GENESIS_HASH, recordOfRow, type AuditRecord } from '../../protocols/audit/index.js';
 import { startSubstation, substationDefaults, type SubstationHandle } from '../../simulators/index.js';
 import { runGridos } from '../helpers/cli.js';
 import { captureLogger } from '../helpers/logger.js';
@@ -184,7 +185,13 @@ describe('the dispatch audit trail', () => {
     const got = await waitFor('the observed effect recorded', () => (trail(a.audit, autoId).length === kinds.length ? trail(a.audit, autoId) : undefined), 15_000);
     expect(got.map((r) => r.kind)).toEqual(kinds);
     for (const r of got) expect(r.subject.proposalId).toBe(autoId);
-    expect(got.map((r) => r.seq)).toEqual([...got.map((r) => r.seq)].sort((x, y) => x - y));
+    // the cycle's records are one batch: consecutive in the chain, nothing of another writer between them
+    expect(got.slice(0, 5).map((r) => r.seq - got[0]!.seq)).toEqual([0, 1, 2, 3, 4]);
+    // and each is the chain's record at its seq, linked to the one before it there
+    for (const r of got) {
+      expect(a.audit.rows(r.seq, r.seq)[0]!.hash).toBe(r.hash);
+      expect(r.prevHash).toBe(r.seq === 1 ? GENESIS_HASH : a.audit.rows(r.seq - 1, r.seq - 1)[0]!.hash);
+    }
 
     const [telemetry, forecast, proposal, outcome, execution, effect] = got;
     expect(body(telemetry)).toMatchObject({ hubReachable: true, policy: { policyId: 'audit-dispatch', version: 3 }, readings: { feederKw: { tag: 'feeder1.active_power_kw', quality: 'good' }, socPct: { tag: 'bess1.soc_pct', quality: 'good' }, voltagePu: { tag: 'feeder1.voltage_pu', quality: 'good' }, batteryKw: { tag: 'bess1.active_power_kw', quality: 'good' } } });
@@ -283,6 +290,40 @@ describe('the dispatch audit trail', () => {
       await x.close();
     }
   }, 30_000);
+
+  it('a reconcile that fails (the audit table refuses writes) does not stop the loop from starting; the next start records what it missed', async () => {
+    const soc = agent!.latest.get('bess1.soc_pct')!.value;
+    const name = 'reconcile';
+    const first = await extraLoop(name, { socMinPct: Math.ceil(soc) + 1 });
+    commitForecast(`feeder1-${name}`, t0, [3000, LIMIT_KW + 150, 4000]);
+    const id = (await first.loop.cycle()).proposals[0]!;
+    await first.loop.dispatcher.idle();
+    await first.close();
+    // the audit chain lost (a new file), the journal kept; and the new file refuses every insert
+    for (const f of ['audit.db', 'audit.db-wal', 'audit.db-shm']) rmSync(join(dir, name, f), { force: true });
+    openEdgeAudit(join(dir, name), EDGE).close();
+    const raw = new Database(join(dir, name, 'audit.db'));
+    raw.exec("CREATE TRIGGER no_insert BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'disk says no'); END;");
+    raw.close();
+    const second = await extraLoop(name, { socMinPct: Math.ceil(soc) + 1 });
+    try {
+      expect(second.loop.auditFeed?.reconcileFailures).toBe(1);
+      expect(second.audit.log.head().seq).toBe(0);
+      expect(second.loop.journal.get(id)?.state).toBe('aborted');
+    } finally {
+      await second.close();
+    }
+    const fixed = new Database(join(dir, name, 'audit.db'));
+    fixed.exec('DROP TRIGGER no_insert');
+    fixed.close();
+    const third = await extraLoop(name, { socMinPct: Math.ceil(soc) + 1 });
+    try {
+      expect(third.loop.auditFeed?.reconcileFailures).toBe(0);
+      expect(trail(third.audit.log, id).map((r) => r.kind)).toEqual(['telemetry-summary', 'forecast', 'proposal', 'policy-outcome', 'execution']);
+    } finally {
+      await third.close();
+    }
+  }, 60_000);
 
   it('an escalation that times out into a safe fallback: a timeout record naming what the policy did, and the fallback its own trail', async () => {
     const clock = { now: Date.now() };
