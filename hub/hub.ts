@@ -71,6 +71,11 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     const outcome = auditMirror.apply(msg.edgeId, msg.payload.audit, msg.nowMs);
     auditAnswers.answer(msg.siteId, msg.edgeId, msg.payload.audit, outcome);
   });
+  // alarms are told and edges answered only once the ingest transaction is on disk
+  store.onSettled((committed) => {
+    auditMirror.settled(committed);
+    auditAnswers.settled(committed);
+  });
   registerEdgeGauges(metrics, () => store.edges(), now);
   // The console polls every few seconds: per-request logs would drown everything else.
   const app: FastifyInstance = Fastify({
@@ -142,7 +147,6 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       auditAnswers.setPublisher(undefined);
       await ingest?.stop();
       await influx?.stop();
-      auditAnswers.stop();
       await broker?.close();
       store.close();
       log.info('hub stopped');

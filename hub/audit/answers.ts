@@ -3,8 +3,9 @@
  * again from there (edge/audit/sync.ts): an AuditHead on its .../cmd/audit-head, as decisions
  * travel. Answered: a run that starts beyond the head (delivered out of order, or the hub's store
  * is behind: wiped, restored) and a run refused for its key (the edge resends once, and again
- * when an early answer says the hub took a key since). Answers are sent on the next turn, after
- * the ingest transaction that judged the run committed; one per edge and turn, the latest.
+ * when an early answer says the hub took a key since). Answers are sent once the ingest
+ * transaction that judged the run committed (`settled`), one per edge and transaction, the latest;
+ * a transaction rolled back answers nothing (its messages come again).
  * Losing one is harmless: the edge's next run is answered again.
  */
 import type { Logger } from 'pino';
@@ -16,7 +17,6 @@ export type AuditHeadPublisher = (topic: string, bytes: Uint8Array) => Promise<v
 export class AuditHeadAnswers {
   private publisher: AuditHeadPublisher | undefined;
   private readonly pending = new Map<string, { siteId: string; notice: AuditHeadNotice }>();
-  private scheduled: NodeJS.Immediate | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -38,15 +38,14 @@ export class AuditHeadAnswers {
     const notice: AuditHeadNotice = { edgeId, seq: outcome.head.seq, hash: outcome.head.hash, answersAtMs: sync.checkpoint.atMs, refused };
     const before = this.pending.get(edgeId);
     if (!before || before.notice.answersAtMs <= notice.answersAtMs) this.pending.set(edgeId, { siteId, notice });
-    this.scheduled ??= setImmediate(() => this.flush());
   }
 
-  private flush(): void {
-    this.scheduled = undefined;
+  /** The ingest transaction settled: the answers go out if it committed, else they are forgotten. */
+  settled(committed: boolean): void {
     const answers = [...this.pending.values()];
     this.pending.clear();
     const publish = this.publisher;
-    if (!publish) return;
+    if (!committed || !publish) return;
     for (const { siteId, notice } of answers) {
       const env = envelope({ edgeId: notice.edgeId, siteId, seq: 0, sentAtMs: this.now(), payload: { kind: 'auditHead', auditHead: notice } });
       publish(commandTopic(siteId, notice.edgeId, 'audit-head'), encodeEnvelope(env)).catch((err: unknown) =>
@@ -54,11 +53,5 @@ export class AuditHeadAnswers {
       );
       this.log.info({ edge: notice.edgeId, head: notice.seq, refused: notice.refused }, 'audit run not merged: told the edge the mirror head');
     }
-  }
-
-  stop(): void {
-    if (this.scheduled) clearImmediate(this.scheduled);
-    this.scheduled = undefined;
-    this.pending.clear();
   }
 }

@@ -78,7 +78,7 @@ export function mirroredRows(db: Database.Database, edgeId: string): AuditRow[] 
 export interface EdgeAuditMirrorOptions {
   /** Registered edge keys by edge id. */
   keys: ReadonlyMap<string, EdgeAuditKey>;
-  /** Told of each new alarm (not of one stored before): logs and metrics. */
+  /** Told of each new alarm (not of one stored before), after its transaction committed: logs and metrics. */
   onAlarm?: (edgeId: string, alarm: AuditAlarm) => void;
   /** Early runs at the same head before a hole is a `gap` alarm (default 5)... */
   gapAfterAttempts?: number;
@@ -92,6 +92,8 @@ const GAP_AFTER_MS = 10 * 60_000;
 export class EdgeAuditMirror {
   private readonly s;
   private readonly applyTx: (edgeId: string, sync: AuditSync, nowMs: number) => MirrorOutcome;
+  /** Alarms stored in a transaction that has not settled yet. */
+  private untold: { edgeId: string; alarm: AuditAlarm }[] = [];
 
   constructor(
     private readonly db: Database.Database,
@@ -143,9 +145,28 @@ export class EdgeAuditMirror {
     this.applyTx = db.transaction((edgeId: string, sync: AuditSync, nowMs: number) => this.applyNow(edgeId, sync, nowMs));
   }
 
-  /** Judges one run from `edgeId` and merges it or stores the alarm. Throws only when SQLite does (the message is then not acknowledged). */
+  /**
+   * Judges one run from `edgeId` and merges it or stores the alarm. Throws only when SQLite does (the
+   * message is then not acknowledged). New alarms are told (`onAlarm`) once stored for good: at
+   * once when this is the outermost transaction, else when the caller's settles (`settled`).
+   */
   apply(edgeId: string, sync: AuditSync, nowMs: number): MirrorOutcome {
-    return this.applyTx(edgeId, sync, nowMs);
+    const outermost = !this.db.inTransaction;
+    let committed = false;
+    try {
+      const outcome = this.applyTx(edgeId, sync, nowMs);
+      committed = true;
+      return outcome;
+    } finally {
+      if (outermost) this.settled(committed);
+    }
+  }
+
+  /** The caller's transaction around `apply` committed (the new alarms are told) or rolled back (forgotten). */
+  settled(committed: boolean): void {
+    const told = this.untold;
+    this.untold = [];
+    if (committed) for (const { edgeId, alarm } of told) this.options.onAlarm?.(edgeId, alarm);
   }
 
   private applyNow(edgeId: string, sync: AuditSync, nowMs: number): MirrorOutcome {
@@ -169,7 +190,7 @@ export class EdgeAuditMirror {
   }
 
   private raise(edgeId: string, a: AuditAlarm, nowMs: number): void {
-    if (this.s.alarm.run(edgeId, a.kind, a.code, a.seq, a.hash, a.message, nowMs).changes > 0) this.options.onAlarm?.(edgeId, a);
+    if (this.s.alarm.run(edgeId, a.kind, a.code, a.seq, a.hash, a.message, nowMs).changes > 0) this.untold.push({ edgeId, alarm: a });
   }
 
   /** A run from `from`, beyond the head: counted against the hole after the head; a gap alarm once it persisted. */

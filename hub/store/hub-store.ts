@@ -99,6 +99,7 @@ export interface ReceiveResult {
 export class HubStore {
   private readonly db: Database.Database;
   private readonly handlers = new Map<Payload['kind'], (msg: IncomingMessage) => void>();
+  private readonly settledListeners: ((committed: boolean) => void)[] = [];
   private readonly seriesIds = new Map<string, number>();
   private readonly s;
 
@@ -177,12 +178,28 @@ export class HubStore {
    * (another stream id) starts that edge's sequence over.
    */
   receive(msg: IncomingMessage): ReceiveResult {
-    return this.db.transaction(() => this.receiveOne(msg))();
+    return this.receiveMany([msg])[0]!;
   }
 
   /** Several messages in one transaction (one fsync): how ingest keeps up with a backlog. */
   receiveMany(msgs: readonly IncomingMessage[]): ReceiveResult[] {
-    return this.db.transaction(() => msgs.map((m) => this.receiveOne(m)))();
+    let committed = false;
+    try {
+      const results = this.db.transaction(() => msgs.map((m) => this.receiveOne(m)))();
+      committed = true;
+      return results;
+    } finally {
+      for (const listener of this.settledListeners) listener(committed);
+    }
+  }
+
+  /**
+   * Called after each receiving transaction, committed or rolled back: what a handler did that is
+   * not in the database (telling of an alarm, answering an edge) waits for it, so a group commit
+   * that fails and is received again does not do it twice. A listener must not throw.
+   */
+  onSettled(listener: (committed: boolean) => void): void {
+    this.settledListeners.push(listener);
   }
 
   private receiveOne(msg: IncomingMessage): ReceiveResult {

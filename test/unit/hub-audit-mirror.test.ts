@@ -257,6 +257,33 @@ describe('records whose text is not JSON', () => {
     }
   });
 
+  it('alarms are told once their ingest transaction committed: a group commit that fails and is received again tells each once', () => {
+    const store = new HubStore(join(dir, 'store2', 'hub.db'));
+    try {
+      const heard: string[] = [];
+      const m = new EdgeAuditMirror(store.sqlite(), { keys: new Map(), onAlarm: (edge, alarm) => heard.push(`${edge}:${alarm.kind}`) });
+      store.onSettled((committed) => m.settled(committed));
+      let failOnce = true;
+      store.handle('audit', (msg) => {
+        if (msg.payload.kind !== 'audit') return;
+        if (msg.edgeId === 'edge-3' && failOnce) {
+          failOnce = false;
+          throw new Error('disk I/O error');
+        }
+        m.apply(msg.edgeId, msg.payload.audit, msg.nowMs);
+      });
+      const msg = (edgeId: string, audit: AuditSync) => ({ edgeId, siteId: 's', seq: 1, nowMs: T0, payload: { kind: 'audit' as const, audit } });
+      // no key registered for either: each is a key alarm
+      const batch = [msg(EDGE, run(a(1, 3))), msg('edge-3', run(a(1, 3), { edgeId: 'edge-3' }))];
+      expect(() => store.receiveMany(batch)).toThrow(/disk I\/O error/);
+      expect(heard).toEqual([]);
+      store.receiveMany(batch);
+      expect(heard).toEqual([`${EDGE}:key`, 'edge-3:key']);
+    } finally {
+      store.close();
+    }
+  });
+
   it('readers tolerate a mirrored row whose text is not JSON (written before the hub checked, or by hand)', () => {
     db.prepare('INSERT INTO edge_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(EDGE, 1, T0, 'execution', '{"proposalId":"p1"}', 'not json', EMPTY_HEAD.hash, 'f'.repeat(64), T0);
     db.prepare('INSERT INTO edge_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(EDGE, 2, T0, 'execution', '{"proposalId":', '{}', 'f'.repeat(64), 'e'.repeat(64), T0);
