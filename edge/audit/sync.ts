@@ -182,11 +182,12 @@ export class AuditHubSync {
   }
 }
 
-/** The leading rows that fit in `maxBytes` (at least one). */
+/** The leading rows whose text fits in `maxBytes` of UTF-8 (at least one). */
 function cut(rows: AuditRow[], maxBytes: number): AuditRow[] {
   let bytes = 0;
   for (let i = 0; i < rows.length; i++) {
-    bytes += rows[i]!.subjectJson.length + rows[i]!.bodyJson.length + RECORD_OVERHEAD_BYTES;
+    // bytes on the wire (UTF-8), not UTF-16 code units: non-ASCII text counts up to 3 times more
+    bytes += Buffer.byteLength(rows[i]!.subjectJson, 'utf8') + Buffer.byteLength(rows[i]!.bodyJson, 'utf8') + RECORD_OVERHEAD_BYTES;
     if (i > 0 && bytes > maxBytes) return rows.slice(0, i);
   }
   return rows;

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditHubSync, EdgeAuditLog, loadOrCreateEdgeKey } from '../../edge/audit/index.js';
+import { AuditHubSync, EdgeAuditLog, loadOrCreateEdgeKey, type AuditHubSyncOptions } from '../../edge/audit/index.js';
 import type { OutboxDraft } from '../../edge/store/edge-store.js';
 import { GENESIS_HASH } from '../../protocols/audit/index.js';
 import type { AuditHeadNotice, AuditSync } from '../../protocols/index.js';
@@ -31,8 +31,14 @@ beforeEach(() => {
   log = new EdgeAuditLog(db, { chainId: 'edge-1' });
   queued = [];
   clock = 1_000;
+  sync = makeSync();
+  for (let i = 0; i < 30; i++) log.append({ atMs: i, kind: 'proposal', subject: { proposalId: `p${i}` }, body: { i } });
+});
+
+/** A sync over the test's log, with its own store (cursor) and `over` options. */
+function makeSync(over: Partial<AuditHubSyncOptions> = {}): AuditHubSync {
   const meta = new Map<string, string | number>();
-  sync = new AuditHubSync({
+  return new AuditHubSync({
     edgeId: 'edge-1',
     log,
     key: loadOrCreateEdgeKey(dir),
@@ -55,9 +61,9 @@ beforeEach(() => {
     everyMs: 60_000,
     batchRecords: 10,
     maxBatchBytes: 1_000_000,
+    ...over,
   });
-  for (let i = 0; i < 30; i++) log.append({ atMs: i, kind: 'proposal', subject: { proposalId: `p${i}` }, body: { i } });
-});
+}
 
 afterEach(() => {
   db.close();
@@ -140,5 +146,17 @@ describe('AuditHubSync reports what happened to its chain', () => {
     expect(said).toHaveLength(1);
     expect(said[0]).toMatchObject({ level: 50, headSeq: 31 });
     expect(logs.some((l) => String(l.msg).includes('could not queue'))).toBe(false);
+  });
+});
+
+describe('AuditHubSync cuts runs by bytes on the wire', () => {
+  it('measures record text in UTF-8 bytes, not UTF-16 code units', () => {
+    const before = log.head().seq;
+    // 1000 characters of 3 UTF-8 bytes each: one such record is over 3 kB on the wire, two do not fit in 4 kB
+    for (let i = 0; i < 2; i++) log.append({ atMs: 40 + i, kind: 'proposal', subject: { proposalId: `wide${i}` }, body: { note: '€'.repeat(1000) } });
+    const small = makeSync({ batchRecords: 100, maxBatchBytes: 4_000 });
+    small.syncNow();
+    expect(small.sent().seq).toBe(before + 2);
+    expect(queued.find((q) => q.records.some((r) => r.seq === before + 1))!.records.map((r) => r.seq)).toEqual([before + 1]);
   });
 });
