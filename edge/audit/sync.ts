@@ -99,7 +99,7 @@ export class AuditHubSync {
       { hubSeq: notice.seq, sentSeq: sent.seq, refused: notice.refused },
       notice.refused
         ? `the hub refused audit records (no or another key registered for this edge there) and holds up to record ${notice.seq}: sending again from record ${notice.seq + 1}`
-        : `the hub's audit mirror holds up to record ${notice.seq}, ${sent.seq} were sent: sending again from record ${notice.seq + 1}`,
+        : `the hub's audit mirror holds up to record ${notice.seq}, records up to ${sent.seq} were sent: sending again from record ${notice.seq + 1}`,
     );
     this.soon();
     return true;
