@@ -19,7 +19,7 @@
  *                                      it: RSS and its growth per minute (not in CI)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -74,7 +74,19 @@ function jsonChild(args: string[], name: string): { child: ChildProcess; next(pr
   };
 }
 
-async function startBroker(dir: string): Promise<{ url: string; stop(): void }> {
+/** CPU seconds a process has used so far (Linux /proc; undefined elsewhere). */
+function cpuSecondsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // fields after the command name (which may hold spaces): utime and stime are the 12th and 13th
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+async function startBroker(dir: string): Promise<{ url: string; pid: number | undefined; stop(): void }> {
   const port = await freeLoopbackPort();
   const conf = join(dir, 'mosquitto.conf');
   // A gateway's broker sized for its edge: enough in flight for group commits, and a deep queue
@@ -93,7 +105,7 @@ async function startBroker(dir: string): Promise<{ url: string; stop(): void }> 
     if (ok) break;
     await sleep(100);
   }
-  return { url, stop: () => child.kill('SIGTERM') };
+  return { url, pid: child.pid, stop: () => child.kill('SIGTERM') };
 }
 
 /** Plays the hub: acknowledges every sequenced message the edge publishes, in ranges, every 20 ms. */
@@ -146,11 +158,14 @@ interface Step {
   sustained: boolean;
   rssMb?: number;
   edgeCpuPct?: number;
+  /** The load generator and the broker on the same cores, % of one core. */
+  publisherCpuPct?: number;
+  brokerCpuPct?: number;
   commitsPerSec?: number;
   commitMsAvg?: number;
 }
 
-async function benchGridos(dir: string, brokerUrl: string, rates: number[], stepMs: number, soak: { minutes: number; rate: number } | undefined) {
+async function benchGridos(dir: string, brokerUrl: string, brokerPid: number | undefined, rates: number[], stepMs: number, soak: { minutes: number; rate: number } | undefined) {
   const acker = await startAcker(brokerUrl);
   const metricsPort = await freeLoopbackPort();
   const sim = soak ? await startSubstation({ ...substationDefaults, port: 0, tickMs: 100, pkiDir: join(dir, 'sim-pki'), logger: pino({ level: 'warn' }) }) : undefined;
@@ -186,7 +201,8 @@ async function benchGridos(dir: string, brokerUrl: string, rates: number[], step
     }
   }
   const pub = jsonChild([PUBLISHER, JSON.stringify({ url: brokerUrl, group: 'bench', node: 'gw1', devices: DEVICES, metricsPerDevice: METRICS_PER_DEVICE, ratePerSec: 0, batchSize: BATCH, qos: 1 })], 'publisher');
-  await pub.next((o) => o.event === 'ready', 30_000);
+  const pubPid = (await pub.next((o) => o.event === 'ready', 30_000)).pid as number | undefined;
+  const othersCpu = () => ({ pub: cpuSecondsOf(pubPid), broker: cpuSecondsOf(brokerPid) });
   const counters = async () => {
     pub.send({ counters: true });
     return ((await pub.next((o) => o.event === 'counters')).counters as { metrics: number });
@@ -211,7 +227,7 @@ async function benchGridos(dir: string, brokerUrl: string, rates: number[], step
   for (const rate of schedule) {
     pub.send({ rate });
     await sleep(1_000); // settle into the new rate before measuring
-    const [c0, s0, t0] = [await counters(), await stored(), performance.now()];
+    const [c0, s0, o0, t0] = [await counters(), await stored(), othersCpu(), performance.now()];
     const duration = soak ? soak.minutes * 60_000 : stepMs;
     if (soak) {
       for (let m = 0; m < soak.minutes * 6; m++) {
@@ -221,7 +237,7 @@ async function benchGridos(dir: string, brokerUrl: string, rates: number[], step
         log(`soak ${((m + 1) / 6).toFixed(1)} min: rss ${s.rssMb.toFixed(1)} MB (heap ${s.heapMb.toFixed(1)}, external ${s.externalMb.toFixed(1)})`);
       }
     } else await sleep(duration);
-    const [c1, s1, t1] = [await counters(), await stored(), performance.now()];
+    const [c1, s1, o1, t1] = [await counters(), await stored(), othersCpu(), performance.now()];
     const secs = (t1 - t0) / 1000;
     const offered = (c1.metrics - c0.metrics) / secs;
     const storedRate = (s1.accepted - s0.accepted) / secs;
@@ -241,11 +257,13 @@ async function benchGridos(dir: string, brokerUrl: string, rates: number[], step
       sustained,
       rssMb: Math.round(s1.rssMb),
       edgeCpuPct: Math.round(((s1.cpuSec - s0.cpuSec) / secs) * 100),
+      ...(o0.pub !== undefined && o1.pub !== undefined ? { publisherCpuPct: Math.round(((o1.pub - o0.pub) / secs) * 100) } : {}),
+      ...(o0.broker !== undefined && o1.broker !== undefined ? { brokerCpuPct: Math.round(((o1.broker - o0.broker) / secs) * 100) } : {}),
       commitsPerSec: Math.round(commits / secs),
       commitMsAvg: commits > 0 ? Math.round(((s1.commitSec - s0.commitSec) / commits) * 1e4) / 10 : 0,
     };
     steps.push(step);
-    log(`gridos  ${rate.toLocaleString()}/s requested: offered ${step.offered.toLocaleString()}/s, stored ${step.stored.toLocaleString()}/s, backlog ${backlog1}, edge cpu ${step.edgeCpuPct}%, ${step.commitsPerSec} commits/s of ${step.commitMsAvg} ms, rss ${step.rssMb} MB: ${sustained ? 'sustained' : 'NOT sustained'}`);
+    log(`gridos  ${rate.toLocaleString()}/s requested: offered ${step.offered.toLocaleString()}/s, stored ${step.stored.toLocaleString()}/s, backlog ${backlog1}, edge cpu ${step.edgeCpuPct}% (publisher ${step.publisherCpuPct ?? '?'}%, mosquitto ${step.brokerCpuPct ?? '?'}%), ${step.commitsPerSec} commits/s of ${step.commitMsAvg} ms, rss ${step.rssMb} MB: ${sustained ? 'sustained' : 'NOT sustained'}`);
     if (!sustained) break;
   }
   clearInterval(sampler);
@@ -318,7 +336,7 @@ export async function benchIngest(flags: string[]) {
     const naiveRates = quick ? [5_000, 10_000, 20_000, 40_000] : [5_000, 10_000, 20_000, 30_000, 40_000, 60_000, 80_000];
     log(`mosquitto at ${broker.url}; ${DEVICES} devices x ${METRICS_PER_DEVICE} metrics, batches of ${BATCH}`);
     const soakMinutes = Number(process.env.BENCH_SOAK_MINUTES ?? 10);
-    const gridos = await benchGridos(dir, broker.url, rates, stepMs, soak ? { minutes: soakMinutes, rate: 100_000 } : undefined);
+    const gridos = await benchGridos(dir, broker.url, broker.pid, rates, stepMs, soak ? { minutes: soakMinutes, rate: 100_000 } : undefined);
     const naive = soak ? { steps: [], best: 0 } : await benchNaive(dir, broker.url, naiveRates, stepMs);
     const m = machine();
     return {

@@ -7,6 +7,7 @@ import { benchCodec } from './codec.js';
 import { benchOutbox } from './outbox-write.js';
 import { benchBackfill } from './backfill-drain.js';
 import { benchIngest } from './ingest.js';
+import { benchIngestStages } from './ingest-stages.js';
 import { benchPolicy } from './policy.js';
 import { benchForecast } from './forecast.js';
 import { benchConsole } from './console.js';
@@ -17,6 +18,7 @@ const benches: Record<string, (args: string[]) => unknown> = {
   outbox: benchOutbox,
   backfill: benchBackfill,
   ingest: benchIngest,
+  'ingest-stages': benchIngestStages,
   policy: benchPolicy,
   forecast: benchForecast,
   dispatch: benchDispatch,

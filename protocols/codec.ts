@@ -8,6 +8,7 @@ import { ProtocolError, type DecodeResult } from './errors.js';
 import { EnvelopeType, TelemetryBatchType } from './schema.js';
 import { MAX_DECISION_BYTES, sha256Hex, type SignedDecisionWire } from './decision.js';
 import { auditHeadOf, auditSyncOf, auditSyncToWire, type WireAuditHead, type WireAuditSync } from './audit-sync.js';
+import { writeTelemetryBatch } from './telemetry-writer.js';
 import { isValidId } from './topics.js';
 import { SCHEMA_VERSION, type ActiveModelInfo, type EdgeRuntime, type Envelope, type Escalation, type VerdictSummary, type ForecastMessage, type ModelRef, type ModelScore, type Payload, type Quality, type Reading, type SeqRange, type TagInfo } from './types.js';
 
@@ -120,9 +121,8 @@ function unpackReadings(b: {
 function payloadToWire(p: Payload, options: EncodeOptions): Record<string, unknown> {
   switch (p.kind) {
     case 'telemetry': {
-      const batch = packReadings(p.readings);
-      if (!options.compress) return { telemetry: batch };
-      const raw = TelemetryBatchType.encode(TelemetryBatchType.fromObject(batch)).finish();
+      if (!options.compress) return { telemetry: packReadings(p.readings) };
+      const raw = writeTelemetryBatch(p.readings) ?? TelemetryBatchType.encode(TelemetryBatchType.fromObject(packReadings(p.readings))).finish();
       // Level 1: most of the gain for a fraction of the CPU on a small gateway.
       return { compressedTelemetry: { codec: CODEC_DEFLATE_RAW, data: deflateRawSync(raw, { level: 1 }) } };
     }

@@ -44,6 +44,8 @@ export class TagWindows {
   private closedUpToMs = -Infinity;
   /** The earliest end of an open window: nothing closes before the watermark passes it. */
   nextCloseMs = Infinity;
+  /** The open window the last reading went to: nearly every reading goes to the same one. */
+  private current: Partial | undefined;
 
   /** `lengthsMs` ascending, each a multiple of the first. */
   constructor(
@@ -58,11 +60,15 @@ export class TagWindows {
     const len = this.lengthsMs[0]!;
     const startMs = tsMs - (((tsMs % len) + len) % len);
     if (startMs < this.closedUpToMs) return false;
-    let w = this.base.get(startMs);
-    if (!w) {
-      w = empty(startMs);
-      this.base.set(startMs, w);
-      if (startMs + len < this.nextCloseMs) this.nextCloseMs = startMs + len;
+    let w = this.current;
+    if (w === undefined || w.startMs !== startMs) {
+      w = this.base.get(startMs);
+      if (!w) {
+        w = empty(startMs);
+        this.base.set(startMs, w);
+        if (startMs + len < this.nextCloseMs) this.nextCloseMs = startMs + len;
+      }
+      this.current = w;
     }
     w.sum += value;
     w.count++;
@@ -78,6 +84,7 @@ export class TagWindows {
   /** Closes every window that ends at or before `watermarkMs`; returns them, shortest first, oldest first. */
   advance(watermarkMs: number, out: Aggregate[] = []): Aggregate[] {
     if (watermarkMs < this.nextCloseMs) return out;
+    this.current = undefined;
     const len = this.lengthsMs[0]!;
     const closing = [...this.base.values()].filter((w) => w.startMs + len <= watermarkMs).sort((a, b) => a.startMs - b.startMs);
     for (const w of closing) {

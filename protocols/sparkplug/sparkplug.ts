@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type Long from 'long';
 import protobuf from 'protobufjs';
 import { ProtocolError, type DecodeResult } from '../errors.js';
+import { fastDecodePayload } from './fast-decode.js';
 
 export const SPARKPLUG_NAMESPACE = 'spBv1.0';
 
@@ -141,6 +142,14 @@ function valueOf(w: WireMetric): MetricValue | undefined {
 
 /** Decodes a Sparkplug B payload. Never throws. */
 export function decodePayload(bytes: Uint8Array): DecodeResult<Payload> {
+  // The common payloads take the fast path; protobufjs decides everything else.
+  const fast = fastDecodePayload(bytes);
+  if (fast !== undefined) return { ok: true, value: fast };
+  return decodePayloadWithProtobufjs(bytes);
+}
+
+/** decodePayload through protobufjs alone: the reference the fast path is held to. Never throws. */
+export function decodePayloadWithProtobufjs(bytes: Uint8Array): DecodeResult<Payload> {
   let wire: WirePayload;
   try {
     wire = PayloadType.decode(bytes) as unknown as WirePayload;
