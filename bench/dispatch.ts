@@ -47,7 +47,7 @@ import { edgeConfigSchema, validateConfig } from '../config/index.js';
 import mqtt from 'mqtt';
 import { startAgent } from '../edge/index.js';
 import { decodeEnvelope, uplinkTopic, type Reading } from '../protocols/index.js';
-import { startSubstation, substationDefaults } from '../simulators/index.js';
+import { startSubstation, substationDefaults, edgeTagOf } from '../simulators/index.js';
 import { startHubProcess } from './dispatch-hub.js';
 import { policyView, probeLogger, sqliteCommitFloor, stats, within } from './dispatch-parts.js';
 import { benchDispatchSteps } from './dispatch-steps.js';
@@ -111,10 +111,7 @@ export async function benchDispatch(flags: string[]) {
 
     const keyFile = join(dir, 'decision.pub.pem');
     writeFileSync(keyFile, hub.decisionKeyPem);
-    const tag = (t: string) => {
-      const p = sim.points.find((x) => x.tag === t)!;
-      return { id: p.tag, nodeId: p.nodeId, unit: p.unit, min: p.minValue, max: p.maxValue };
-    };
+    const tag = (t: string) => edgeTagOf(sim.points, t);
     const config = validateConfig(
       edgeConfigSchema,
       {

@@ -14,7 +14,7 @@
 export { startSubstation, feederLoadPerUnit } from './substation/substation.js';
 export { substationDefaults, SimulatorOptionsError, MAX_FEEDERS, type SubstationOptions } from './substation/options.js';
 export type { SubstationHandle } from './substation/server.js';
-export { NAMESPACE_URI, type SubstationPoint } from './substation/points.js';
+export { NAMESPACE_URI, edgeTagOf, type SubstationPoint } from './substation/points.js';
 export type { SubstationState, FeederState, PvParams, BatteryParams, Inputs, PhysicsParams } from './substation/physics.js';
 export { step, initialState, batteryPowerKw, nextSocPct, pvAvailableKw, voltagePu, defaultBattery, defaultPv } from './substation/physics.js';
 export { parseLoadCsv, perUnitAt, loadSeriesFile, naiveMs, type LoadSeries } from './substation/load-profile.js';

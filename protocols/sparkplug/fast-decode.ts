@@ -129,6 +129,30 @@ function readString(c: Cursor, end: number): string | undefined {
   return (c.buf as Buffer).toString('utf8', at, c.pos);
 }
 
+/**
+ * The wire type of each Metric field this reads (sparkplug_b.proto): 0 varint, 1 64-bit,
+ * 2 length-delimited, 5 32-bit.
+ */
+const METRIC_WIRE_TYPES: readonly (number | undefined)[] = [
+  undefined, // 0: not a field
+  2, // 1 name
+  0, // 2 alias
+  0, // 3 timestamp
+  0, // 4 datatype
+  0, // 5 is_historical
+  0, // 6 is_transient
+  0, // 7 is_null
+  undefined, // 8 metadata: skipped
+  undefined, // 9 properties: skipped
+  0, // 10 int_value
+  0, // 11 long_value
+  5, // 12 float_value
+  1, // 13 double_value
+  0, // 14 boolean_value
+  2, // 15 string_value
+  2, // 16 bytes_value
+];
+
 function readMetric(c: Cursor, end: number): Metric | undefined {
   let name: string | undefined;
   let alias: number | undefined;
@@ -143,67 +167,56 @@ function readMetric(c: Cursor, end: number): Metric | undefined {
     const wireType = tag & 7;
     const field = tag >>> 3;
     if (field === 0) return undefined;
+    // a known field on another wire type than sparkplug_b.proto gives it: protobufjs decides
+    const expected = METRIC_WIRE_TYPES[field];
+    if (expected !== undefined && wireType !== expected) return undefined;
     switch (field) {
       case 1:
-        if (wireType !== 2) return undefined;
         name = readString(c, end);
         break;
       case 2:
-        if (wireType !== 0) return undefined;
         alias = c.uint64(end);
         break;
       case 3:
-        if (wireType !== 0) return undefined;
         timestampMs = c.uint64(end);
         break;
       case 4:
-        if (wireType !== 0) return undefined;
         datatype = c.uint32(end);
         break;
       case 5:
-        if (wireType !== 0) return undefined;
         isHistorical = c.bool(end);
         break;
       case 6:
-        if (wireType !== 0) return undefined;
         c.bool(end); // is_transient: not read
         break;
       case 7:
-        if (wireType !== 0) return undefined;
         isNull = c.bool(end);
         break;
       // The value oneof: the last one on the wire wins, as protobufjs's oneof setter has it.
       case 10:
-        if (wireType !== 0) return undefined;
         value = c.uint32(end);
         break;
       case 11:
-        if (wireType !== 0) return undefined;
         // protobufjs (with long installed) hands over a Long, which decodePayload makes a bigint
         value = BigInt(c.uint64(end));
         break;
       case 12: {
-        if (wireType !== 5) return undefined;
         const at = c.advance(4, end);
         if (at !== FAIL) value = c.view.getFloat32(at, true);
         break;
       }
       case 13: {
-        if (wireType !== 1) return undefined;
         const at = c.advance(8, end);
         if (at !== FAIL) value = c.view.getFloat64(at, true);
         break;
       }
       case 14:
-        if (wireType !== 0) return undefined;
         value = c.bool(end);
         break;
       case 15:
-        if (wireType !== 2) return undefined;
         value = readString(c, end);
         break;
       case 16: {
-        if (wireType !== 2) return undefined;
         const at = delimited(c, end);
         if (at !== FAIL) value = c.buf.subarray(at, c.pos);
         break;

@@ -16,6 +16,13 @@ export interface SubstationPoint {
   maxValue: number;
 }
 
+/** An edge OPC UA source's tag entry for one of the simulator's points (what tests and benches configure). */
+export function edgeTagOf(points: readonly SubstationPoint[], tag: string): { id: string; nodeId: string; unit: string; min: number; max: number } {
+  const p = points.find((x) => x.tag === tag);
+  if (!p) throw new Error(`the substation simulator has no point '${tag}' (it has: ${points.map((x) => x.tag).join(', ')})`);
+  return { id: p.tag, nodeId: p.nodeId, unit: p.unit, min: p.minValue, max: p.maxValue };
+}
+
 export interface PointDef extends SubstationPoint {
   /** Object under Substation the variable belongs to, and its browse name. */
   parent: string;

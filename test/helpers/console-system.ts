@@ -23,7 +23,7 @@ import { loadOrCreateEdgeKey } from '../../edge/audit/index.js';
 import { forecastDraft } from '../../edge/uplink/drafts.js';
 import { buildHub, type Hub } from '../../hub/index.js';
 import type { ForecastMessage } from '../../protocols/index.js';
-import { startSubstation, substationDefaults, type SubstationHandle } from '../../simulators/index.js';
+import { startSubstation, substationDefaults, edgeTagOf, type SubstationHandle } from '../../simulators/index.js';
 import { waitFor } from './wait.js';
 
 export const EDGE = 'edge-north';
@@ -91,10 +91,7 @@ export async function startConsoleSystem(logger: Logger): Promise<ConsoleSystem>
   const key = (await (await fetch(`${httpUrl}/api/decision-key`)).json()) as { publicKeyPem: string };
   const keyFile = join(dir, 'hub-decision.pub.pem');
   writeFileSync(keyFile, key.publicKeyPem);
-  const tag = (t: string) => {
-    const p = sim.points.find((x) => x.tag === t)!;
-    return { id: p.tag, nodeId: p.nodeId, unit: p.unit, min: p.minValue, max: p.maxValue };
-  };
+  const tag = (t: string) => edgeTagOf(sim.points, t);
   const tags = ['feeder1.active_power_kw', 'feeder1.voltage_pu', 'bess1.soc_pct', 'bess1.active_power_kw', 'bess1.power_setpoint_kw', 'pv1.active_power_kw', 'pv1.curtailment_limit_pct'];
   const config = validateConfig(
     edgeConfigSchema,

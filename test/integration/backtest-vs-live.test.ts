@@ -17,7 +17,7 @@ import { edgeConfigSchema, hubConfigSchema, parsePolicy, validateConfig } from '
 import { compilePolicy, startAgent, type Agent, type DispatchPolicyView } from '../../edge/index.js';
 import { DispatchJournal, readRecordedCycles, replayRecordedCycles, type StoreBacktestReport } from '../../edge/dispatch/index.js';
 import { buildHub, type Hub } from '../../hub/index.js';
-import { startSubstation, substationDefaults, type SubstationHandle } from '../../simulators/index.js';
+import { startSubstation, substationDefaults, edgeTagOf, type SubstationHandle } from '../../simulators/index.js';
 import { runGridos } from '../helpers/cli.js';
 import { captureLogger } from '../helpers/logger.js';
 import { waitFor } from '../helpers/wait.js';
@@ -79,10 +79,7 @@ beforeAll(async () => {
   hub = await buildHub(validateConfig(hubConfigSchema, { http: { host: '127.0.0.1', port: 0 }, broker: { mode: 'embedded', host: '127.0.0.1', port: 0 }, storage: { dataDir: join(dir, 'hub') } }, 'test hub'), { logger });
   const { brokerUrl } = await hub.start();
   sim = await startSubstation({ ...substationDefaults, port: 0, tickMs: 200, pkiDir: join(dir, 'sim-pki'), logger });
-  const tag = (t: string) => {
-    const p = sim.points.find((x) => x.tag === t)!;
-    return { id: p.tag, nodeId: p.nodeId, unit: p.unit, min: p.minValue, max: p.maxValue };
-  };
+  const tag = (t: string) => edgeTagOf(sim.points, t);
   const config = validateConfig(
     edgeConfigSchema,
     {

@@ -32,7 +32,7 @@ import { startDispatchLoop, type DispatchLoop } from '../../edge/dispatch/loop.j
 import { buildHub, type Hub } from '../../hub/index.js';
 import { commandTopic, encodeEnvelope, envelope, signDecision, signedDecisionToWire, type Decision } from '../../protocols/index.js';
 import { GENESIS_HASH, recordOfRow, type AuditRecord } from '../../protocols/audit/index.js';
-import { startSubstation, substationDefaults, type SubstationHandle } from '../../simulators/index.js';
+import { startSubstation, substationDefaults, edgeTagOf, type SubstationHandle } from '../../simulators/index.js';
 import { runGridos } from '../helpers/cli.js';
 import { captureLogger } from '../helpers/logger.js';
 import { waitFor } from '../helpers/wait.js';
@@ -95,10 +95,7 @@ beforeAll(async () => {
   watcher = await mqtt.connectAsync(brokerUrl, { clientId: 'dispatch-audit-watcher' });
   decisionKeyFile = join(dir, 'decision.pub.pem');
   writeFileSync(decisionKeyFile, publicKey.export({ type: 'spki', format: 'pem' }));
-  const tag = (t: string) => {
-    const p = sim.points.find((x) => x.tag === t)!;
-    return { id: p.tag, nodeId: p.nodeId, unit: p.unit, min: p.minValue, max: p.maxValue };
-  };
+  const tag = (t: string) => edgeTagOf(sim.points, t);
   const config = validateConfig(
     edgeConfigSchema,
     {

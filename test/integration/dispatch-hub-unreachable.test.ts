@@ -22,7 +22,7 @@ import { opcuaDevice } from '../../edge/dispatch/device.js';
 import { startDispatchLoop, type DispatchLoop } from '../../edge/dispatch/loop.js';
 import { Lane } from '../../edge/store/lanes.js';
 import { decodeEnvelope } from '../../protocols/index.js';
-import { startSubstation, substationDefaults, type SubstationHandle } from '../../simulators/index.js';
+import { startSubstation, substationDefaults, edgeTagOf, type SubstationHandle } from '../../simulators/index.js';
 import { captureLogger } from '../helpers/logger.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
@@ -65,10 +65,7 @@ const writes = () => records.filter((x) => x.component === 'substation-sim' && x
 beforeAll(async () => {
   sim = await startSubstation({ ...substationDefaults, port: 0, tickMs: 200, pkiDir: join(dir, 'sim-pki'), logger });
   const deadHub = `mqtt://127.0.0.1:${await freePort()}`;
-  const tag = (t: string) => {
-    const p = sim.points.find((x) => x.tag === t)!;
-    return { id: p.tag, nodeId: p.nodeId, unit: p.unit, min: p.minValue, max: p.maxValue };
-  };
+  const tag = (t: string) => edgeTagOf(sim.points, t);
   const base = {
     edge: { id: EDGE, site: SITE },
     hub: { mqttUrl: deadHub },

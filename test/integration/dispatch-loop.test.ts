@@ -23,7 +23,7 @@ import { opcuaDevice } from '../../edge/dispatch/device.js';
 import { startDispatchLoop, type DispatchLoop } from '../../edge/dispatch/loop.js';
 import { buildHub, type Hub } from '../../hub/index.js';
 import { commandTopic, decodeEnvelope, encodeEnvelope, envelope, signDecision, signedDecisionToWire, uplinkTopic, type Escalation } from '../../protocols/index.js';
-import { startSubstation, substationDefaults, type SubstationHandle } from '../../simulators/index.js';
+import { startSubstation, substationDefaults, edgeTagOf, type SubstationHandle } from '../../simulators/index.js';
 import { captureLogger } from '../helpers/logger.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -80,10 +80,7 @@ beforeAll(async () => {
   await watcher.subscribeAsync(uplinkTopic(SITE, EDGE, 'escalation'), { qos: 1 });
   const keyFile = join(dir, 'decision.pub.pem');
   writeFileSync(keyFile, publicKey.export({ type: 'spki', format: 'pem' }));
-  const tag = (t: string) => {
-    const p = sim.points.find((x) => x.tag === t)!;
-    return { id: p.tag, nodeId: p.nodeId, unit: p.unit, min: p.minValue, max: p.maxValue };
-  };
+  const tag = (t: string) => edgeTagOf(sim.points, t);
   const config = validateConfig(
     edgeConfigSchema,
     {
