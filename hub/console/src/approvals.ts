@@ -64,7 +64,8 @@ function executed(d: DecidedItem): string | null {
 
 function execution(d: DecidedItem): string {
   const fromEdge = executed(d);
-  if (fromEdge) return fromEdge;
+  // the edge's own record first; that the signed decision went out stays said beside it
+  if (fromEdge) return d.published ? `${fromEdge}<div class="muted">signed decision sent to the edge</div>` : fromEdge;
   switch (d.state) {
     case 'approved':
       return d.published ? 'signed decision sent to the edge; it writes the setpoint after its own interlocks' : 'signed; waiting for the broker to send it';
