@@ -369,6 +369,8 @@ export const edgeConfigSchema = z
         maxRetainedReadings: z.number().int().min(0).max(10_000_000).default(50_000),
         /** How long raw readings stay in the local store (aggregates stay); 0 keeps them for ever. */
         retention: duration.default(30 * 86_400_000),
+        /** SQLite's page cache for the store, an upper bound: what appends and acknowledgements touch fits in a few MiB. */
+        cacheSize: byteSize.pipe(z.number().min(256 * 1024).max(1024 ** 3)).default(4 * 1024 * 1024),
       })
       .transform(({ retention, groupCommit, ...rest }) => ({ ...rest, retentionMs: retention, groupCommitMs: groupCommit })),
     sources: z.array(source).min(1),

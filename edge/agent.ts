@@ -133,6 +133,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
       log.warn({ reason: gap.reason, readings: gap.readings, messages: gap.droppedSeqs.length, maxBytes: config.outbox.maxBytes, maxAgeMs: config.outbox.maxAgeMs }, 'dropped raw telemetry from the outbox (reported to the hub as a gap)');
     },
     now,
+    cacheBytes: config.storage.cacheSize,
   });
 
   const { pipeline: pc } = config;
@@ -388,7 +389,8 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
   ).then(() => undefined);
   sourcesReady.catch(() => undefined); // reported above; callers that care await it
 
-  log.info({ sources: sources.length, tags: rules.length, dataDir: config.storage.dataDir, metrics: metricsServer?.url, waiting: store.outboxDepth() }, 'edge agent started');
+  // the flags say whether it runs as on a gateway (bin/gridos-edge) or with Node's memory defaults
+  log.info({ sources: sources.length, tags: rules.length, dataDir: config.storage.dataDir, metrics: metricsServer?.url, waiting: store.outboxDepth(), node: process.version, nodeFlags: process.execArgv.join(' ') }, 'edge agent started');
 
   return {
     store,

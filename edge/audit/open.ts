@@ -3,10 +3,10 @@
  * readings store: its records are kept forever while readings are compacted and dropped, and a
  * separate process (`gridos bundle import`) appends to it while the agent runs (WAL, busy wait).
  */
-import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EdgeAuditLog } from './log.js';
+import { openSqliteFile } from '../store/sqlite-file.js';
 
 export interface OpenEdgeAudit {
   readonly log: EdgeAuditLog;
@@ -17,10 +17,7 @@ export const EDGE_AUDIT_FILE = 'audit.db';
 
 export function openEdgeAudit(dataDir: string, edgeId: string): OpenEdgeAudit {
   mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, EDGE_AUDIT_FILE));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
+  const db = openSqliteFile(join(dataDir, EDGE_AUDIT_FILE));
   const log = new EdgeAuditLog(db, { chainId: edgeId, table: 'audit' });
   return { log, close: () => db.close() };
 }

@@ -15,6 +15,7 @@
 import Database from 'better-sqlite3';
 import type { ForecastInput } from './controllers/peak-shaving.js';
 import type { BatteryLimits } from './controllers/peak-shaving-plan.js';
+import { openSqliteFile } from '../store/sqlite-file.js';
 
 /** The controller's settings, as the loop ran it. */
 export interface RecordedController {
@@ -46,11 +47,7 @@ export class CycleLog {
   private readonly insert;
 
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
-    // set, not left to the build's WAL default, which applies only when the file is already in WAL mode
-    this.db.pragma('synchronous = NORMAL');
+    this.db = openSqliteFile(file, { synchronous: 'NORMAL' });
     this.db.exec(`CREATE TABLE IF NOT EXISTS ${CYCLES_TABLE} (seq INTEGER PRIMARY KEY AUTOINCREMENT, now_ms INTEGER NOT NULL, cycle_json TEXT NOT NULL)`);
     this.insert = this.db.prepare<[number, string]>(`INSERT INTO ${CYCLES_TABLE} (now_ms, cycle_json) VALUES (?, ?)`);
   }

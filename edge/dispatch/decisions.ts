@@ -15,11 +15,10 @@
  */
 import Database from 'better-sqlite3';
 import type { KeyObject } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { verifyDecision, type Decision, type DecisionProblemCode } from '../../protocols/index.js';
 import { proposalIntact } from './proposal.js';
 import type { Proposal } from './types.js';
+import { openSqliteFile } from '../store/sqlite-file.js';
 
 export type DecisionRefusalCode =
   | DecisionProblemCode
@@ -67,10 +66,7 @@ export class DecisionGate {
 
   constructor(private readonly options: DecisionGateOptions) {
     if (typeof options.db === 'string') {
-      mkdirSync(dirname(options.db), { recursive: true });
-      this.db = new Database(options.db);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      this.db = openSqliteFile(options.db);
       this.owned = true;
     } else {
       this.db = options.db;

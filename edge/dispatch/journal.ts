@@ -25,12 +25,11 @@
  * Time comes from the injected clock; nothing here reads `Date.now()`.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Verdict } from '../policy/index.js';
 import { proposalIntact } from './proposal.js';
 import { FINAL_STATES, transition, type DispatchEvent, type DispatchState, type TransitionErrorCode } from './states.js';
 import { DispatchError, type Proposal } from './types.js';
+import { openSqliteFile } from '../store/sqlite-file.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS dispatch_proposals (
@@ -127,11 +126,7 @@ export class DispatchJournal {
   /** Opens (creating) the journal tables in a SQLite file, or in a database the caller holds. */
   constructor(fileOrDb: string | Database.Database, options: JournalOptions) {
     if (typeof fileOrDb === 'string') {
-      mkdirSync(dirname(fileOrDb), { recursive: true });
-      this.db = new Database(fileOrDb);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('busy_timeout = 5000');
+      this.db = openSqliteFile(fileOrDb);
       if (options.autoCheckpoint === false) this.db.pragma('wal_autocheckpoint = 0');
       this.owned = true;
       // `PRAGMA synchronous` applies per connection from the next transaction on (see the header)

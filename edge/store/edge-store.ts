@@ -12,12 +12,11 @@
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { ReadingFlag, toRanges, type Aggregate, type ForecastMessage, type Gap, type OutboxStats, type Reading } from '../../protocols/index.js';
 import { Lane, type OutboxLimits } from './lanes.js';
 import { RawReadings } from './raw-readings.js';
 import { SCHEMA } from './schema.js';
+import { openSqliteFile } from './sqlite-file.js';
 
 export interface OutboxMessage {
   seq: number;
@@ -45,7 +44,11 @@ export interface StoreOptions {
   /** Told of every drop (after its transaction committed or not: counts are for metrics and logs). */
   onDrop?(gap: Gap): void;
   now?: () => number;
+  /** Upper bound of SQLite's page cache for this file (default 4 MiB: the pages appends and acks touch). */
+  cacheBytes?: number;
 }
+
+export const DEFAULT_STORE_CACHE_BYTES = 4 * 1024 * 1024;
 
 /** A forecast as stored: its values parsed, the model ('' when none) and the fallback's code ('' when none). */
 export interface StoredForecast {
@@ -109,12 +112,9 @@ export class EdgeStore {
     readonly path: string,
     private readonly options: StoreOptions = { limits: UNLIMITED, gapDraft: () => ({ kind: 'gap', lane: Lane.Event, encode: () => new Uint8Array() }) },
   ) {
-    mkdirSync(dirname(path), { recursive: true });
     this.now = options.now ?? Date.now;
     this.limits = options.limits;
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    this.db = openSqliteFile(path, { cacheKiB: (options.cacheBytes ?? DEFAULT_STORE_CACHE_BYTES) / 1024 });
     // The log is reused, not shrunk, after a checkpoint: cap what it keeps on a small gateway disk.
     this.db.pragma('journal_size_limit = 8388608');
     this.db.exec(SCHEMA);

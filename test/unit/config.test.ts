@@ -192,6 +192,14 @@ describe('sizes', () => {
     const path = file('size.yaml', minimalEdge + 'outbox: { maxSize: huge }\n');
     expect(problems(() => loadEdgeConfig(path, { env: {} }))).toContain(`${path}: outbox.maxSize: expected a size such as "512KB", "64MiB" or "1GB", got string "huge"`);
   });
+
+  it("the store's page cache defaults to 4 MiB, takes a size, and a size too small names the key and the bound in bytes", () => {
+    expect(loadEdgeConfig(file('cache-default.yaml', minimalEdge), { env: {} }).storage.cacheSize).toBe(4 * 1024 ** 2);
+    const set = minimalEdge.replace('storage: { dataDir: ./data }', 'storage: { dataDir: ./data, cacheSize: 2MiB }');
+    expect(loadEdgeConfig(file('cache-2m.yaml', set), { env: {} }).storage.cacheSize).toBe(2 * 1024 ** 2);
+    const tiny = file('cache-tiny.yaml', minimalEdge.replace('storage: { dataDir: ./data }', 'storage: { dataDir: ./data, cacheSize: 4KB }'));
+    expect(problems(() => loadEdgeConfig(tiny, { env: {} }))).toContain(`${tiny}: storage.cacheSize: expected >= 262144, got string "4KB"`);
+  });
 });
 
 describe('policy section', () => {

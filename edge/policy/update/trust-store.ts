@@ -11,9 +11,8 @@
  * `{ reset: true }`), which is a deliberate, audited operator action.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { Metadata, MetadataKind } from '@tufjs/models';
+import { openSqliteFile } from '../../store/sqlite-file.js';
 
 export type TrustedRole = 'root' | 'timestamp' | 'snapshot' | 'targets';
 export const TRUSTED_ROLES: readonly TrustedRole[] = ['root', 'timestamp', 'snapshot', 'targets'];
@@ -68,10 +67,7 @@ export class TrustStore {
   /** Opens (creating) the trust tables in a SQLite file, or in a database the caller already holds. */
   constructor(fileOrDb: string | Database.Database) {
     if (typeof fileOrDb === 'string') {
-      mkdirSync(dirname(fileOrDb), { recursive: true });
-      this.db = new Database(fileOrDb);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      this.db = openSqliteFile(fileOrDb);
       this.owned = true;
     } else {
       this.db = fileOrDb;
