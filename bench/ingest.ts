@@ -33,11 +33,12 @@ import { startSubstation, substationDefaults } from '../simulators/index.js';
 import { freeLoopbackPort } from '../simulators/substation/free-port.js';
 import { machine } from './machine.js';
 
-const GRIDOS = fileURLToPath(new URL('../bin/gridos.js', import.meta.url));
 const PUBLISHER = fileURLToPath(new URL('../simulators/sparkplug/publisher-process.js', import.meta.url));
 const NAIVE = fileURLToPath(new URL('./naive.js', import.meta.url));
 const BATCH = 100;
-const EDGE_NODE_ARGS = (process.env.BENCH_EDGE_NODE_ARGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
+/** The agent starts through bin/gridos-edge, as on a gateway; BENCH_EDGE_NODE_ARGS replaces its V8 flags. */
+const LAUNCHER = fileURLToPath(new URL('../../bin/gridos-edge', import.meta.url));
+const EDGE_NODE_ARGS = process.env.BENCH_EDGE_NODE_ARGS;
 const DEVICES = 5;
 const METRICS_PER_DEVICE = 100;
 
@@ -81,6 +82,18 @@ function cpuSecondsOf(pid: number | undefined): number | undefined {
     // fields after the command name (which may hold spaces): utime and stime are the 12th and 13th
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The node flags a process runs with, as the kernel has them (the launcher exec'd node). */
+function nodeFlagsOf(pid: number | undefined): string | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const script = argv.findIndex((a) => a.endsWith('gridos.js'));
+    return script > 0 ? argv.slice(1, script).join(' ') : undefined;
   } catch {
     return undefined;
   }
@@ -183,11 +196,11 @@ async function benchGridos(dir: string, brokerUrl: string, brokerPid: number | u
   };
   const configFile = join(dir, 'edge.yaml');
   writeFileSync(configFile, stringify(config));
-  // The agent runs as the README recommends for a gateway (a small young generation: same
-  // throughput, a third less memory). BENCH_EDGE_NODE_ARGS replaces it, e.g. "" for Node's
-  // defaults or "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile.
-  const nodeArgs = EDGE_NODE_ARGS;
-  const edge = spawn(process.execPath, [...nodeArgs, GRIDOS, 'edge', '--config', configFile, '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The agent runs as on a gateway: through its launcher, with the launcher's V8 flags.
+  // BENCH_EDGE_NODE_ARGS replaces them, e.g. "" for Node's defaults or
+  // "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile. `exec` in the launcher: one process, the agent.
+  const env = { ...process.env, GRIDOS_LAUNCH_NODE: process.execPath, ...(EDGE_NODE_ARGS !== undefined ? { GRIDOS_LAUNCH_FLAGS: EDGE_NODE_ARGS } : {}) };
+  const edge = spawn('/bin/sh', [LAUNCHER, '--config', configFile, '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'], env });
   let edgeErr = '';
   edge.stderr!.on('data', (d: Buffer) => (edgeErr = (edgeErr + d.toString()).slice(-8000)));
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
@@ -200,6 +213,7 @@ async function benchGridos(dir: string, brokerUrl: string, brokerPid: number | u
       await sleep(100);
     }
   }
+  const edgeNodeFlags = nodeFlagsOf(edge.pid);
   const pub = jsonChild([PUBLISHER, JSON.stringify({ url: brokerUrl, group: 'bench', node: 'gw1', devices: DEVICES, metricsPerDevice: METRICS_PER_DEVICE, ratePerSec: 0, batchSize: BATCH, qos: 1 })], 'publisher');
   const pubPid = (await pub.next((o) => o.event === 'ready', 30_000)).pid as number | undefined;
   const othersCpu = () => ({ pub: cpuSecondsOf(pubPid), broker: cpuSecondsOf(brokerPid) });
@@ -294,7 +308,7 @@ async function benchGridos(dir: string, brokerUrl: string, brokerPid: number | u
     const my = tail.reduce((a, p) => a + p.rssMb, 0) / n;
     rssGrowthMbPerMin = tail.reduce((a, p) => a + (p.minute - mx) * (p.rssMb - my), 0) / tail.reduce((a, p) => a + (p.minute - mx) ** 2, 0);
   }
-  return { steps, best, lost: final.metrics - (s.accepted - births), duplicated: s.duplicates, rssPeak, outboxLeft: s.outbox, uplinkMessages: acker.messages(), soakSamples, rssGrowthMbPerMin };
+  return { steps, best, lost: final.metrics - (s.accepted - births), duplicated: s.duplicates, rssPeak, outboxLeft: s.outbox, uplinkMessages: acker.messages(), soakSamples, rssGrowthMbPerMin, edgeNodeFlags };
 }
 
 async function benchNaive(dir: string, brokerUrl: string, rates: number[], stepMs: number) {
@@ -342,7 +356,7 @@ export async function benchIngest(flags: string[]) {
     return {
       bench: 'ingest',
       machine: m,
-      inputs: { quick, soak, stepMs, edgeNodeArgs: EDGE_NODE_ARGS.join(' '), devices: DEVICES, metricsPerDevice: METRICS_PER_DEVICE, qos: 1, broker: 'mosquitto (max_inflight_messages 1000)', rates, naiveRates },
+      inputs: { quick, soak, stepMs, edgeNodeFlags: gridos.edgeNodeFlags, devices: DEVICES, metricsPerDevice: METRICS_PER_DEVICE, qos: 1, broker: 'mosquitto (max_inflight_messages 1000)', rates, naiveRates },
       gridos: { steps: gridos.steps, uplinkMessages: gridos.uplinkMessages, outboxLeft: gridos.outboxLeft, ...(soak ? { soakSamples: gridos.soakSamples, rssGrowthMbPerMin: gridos.rssGrowthMbPerMin } : {}) },
       baseline: { design: 'one JSON message, one SQLite row (synchronous=NORMAL) and one forward per reading', steps: naive.steps },
       readingsPerSec: gridos.best,
