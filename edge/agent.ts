@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { filter, map, merge, Subject, tap, type Subscription } from 'rxjs';
 import { tagsOf, type EdgeConfig, type SourceConfig } from '../config/index.js';
-import type { Aggregate, Birth, Reading } from '../protocols/index.js';
+import type { Aggregate, Birth, Reading, VoltageLimits } from '../protocols/index.js';
 import { AuditHubSync, loadOrCreateEdgeKey, openEdgeAudit, type EdgeAuditLog } from './audit/index.js';
 import { DurableWriter } from './durable-writer.js';
 import { createEdgeMetrics, registerSourceMetrics, type EdgeMetrics } from './metrics.js';
@@ -88,6 +88,16 @@ function addressOf(src: SourceConfig, tagId: string): string {
   }
 }
 
+/**
+ * The voltage limits this edge enforces, for the birth message: the interlocks' band on their
+ * voltage tag. The over-voltage controller has no config section yet (the agent does not run it),
+ * so no curtailment trigger is reported; an edge without interlocks reports none.
+ */
+function voltageLimitsOf(config: EdgeConfig): VoltageLimits[] {
+  const il = config.dispatch.interlocks;
+  return il ? [{ tagId: il.voltageTag, interlockLowPu: il.voltageBandPu[0], interlockHighPu: il.voltageBandPu[1] }] : [];
+}
+
 export function configHash(config: EdgeConfig): string {
   return createHash('sha256').update(JSON.stringify(config)).digest('hex');
 }
@@ -138,7 +148,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
 
   const { pipeline: pc } = config;
   const rules: TagRule[] = [];
-  const birth: Birth = { agentVersion: AGENT_VERSION, configHash: configHash(config), startedAtMs: now(), streamId: store.streamId, tags: [] };
+  const birth: Birth = { agentVersion: AGENT_VERSION, configHash: configHash(config), startedAtMs: now(), streamId: store.streamId, tags: [], voltageLimits: voltageLimitsOf(config) };
   for (const src of config.sources) {
     for (const { tag } of tagsOf(src)) {
       rules.push({ id: tag.id, min: tag.min, max: tag.max, quality: { ...pc.quality, ...tag.quality } });

@@ -10,7 +10,7 @@ import { MAX_DECISION_BYTES, sha256Hex, type SignedDecisionWire } from './decisi
 import { auditHeadOf, auditSyncOf, auditSyncToWire, type WireAuditHead, type WireAuditSync } from './audit-sync.js';
 import { writeTelemetryBatch } from './telemetry-writer.js';
 import { isValidId } from './topics.js';
-import { SCHEMA_VERSION, type ActiveModelInfo, type EdgeRuntime, type Envelope, type Escalation, type VerdictSummary, type ForecastMessage, type ModelRef, type ModelScore, type Payload, type Quality, type Reading, type SeqRange, type TagInfo } from './types.js';
+import { SCHEMA_VERSION, VOLTAGE_LIMIT_KEYS, type ActiveModelInfo, type EdgeRuntime, type Envelope, type Escalation, type VerdictSummary, type ForecastMessage, type ModelRef, type ModelScore, type Payload, type Quality, type Reading, type SeqRange, type TagInfo, type VoltageLimits } from './types.js';
 
 /** Inflated telemetry larger than this is refused: a small message must not become a memory bomb. */
 export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
@@ -126,8 +126,10 @@ function payloadToWire(p: Payload, options: EncodeOptions): Record<string, unkno
       // Level 1: most of the gain for a fraction of the CPU on a small gateway.
       return { compressedTelemetry: { codec: CODEC_DEFLATE_RAW, data: deflateRawSync(raw, { level: 1 }) } };
     }
-    case 'birth':
-      return { birth: p.birth };
+    case 'birth': {
+      const { voltageLimits, ...rest } = p.birth;
+      return { birth: { ...rest, voltageLimits: voltageLimits.map(({ tagId, ...limits }) => ({ tag: tagId, ...limits })) } };
+    }
     case 'ack':
       return { ack: p.ack };
     case 'gap':
@@ -184,7 +186,7 @@ interface WireEnvelope {
   sentAtMs?: Int64;
   payload?: string;
   telemetry?: Parameters<typeof unpackReadings>[0];
-  birth?: { agentVersion?: string; tags?: Partial<TagInfo>[]; configHash?: string; startedAtMs?: Int64; streamId?: string };
+  birth?: { agentVersion?: string; tags?: Partial<TagInfo>[]; configHash?: string; startedAtMs?: Int64; streamId?: string; voltageLimits?: WireVoltageLimits[] };
   ack?: { fromSeq?: Int64; toSeq?: Int64 };
   gap?: { reason?: string; droppedSeqs?: { fromSeq?: Int64; toSeq?: Int64 }[]; readings?: Int64; fromTsMs?: Int64; toTsMs?: Int64 };
   state?: {
@@ -201,6 +203,29 @@ interface WireEnvelope {
   decision?: { decisionJson?: Uint8Array; signature?: Uint8Array; keyId?: string };
   audit?: WireAuditSync;
   auditHead?: WireAuditHead;
+}
+
+/** Unset optional fields decode as null (protobufjs tracks their presence). */
+type WireVoltageLimits = { tag?: string } & { [K in (typeof VOLTAGE_LIMIT_KEYS)[number]]?: number | null };
+
+function voltageLimitsOf(entries: WireVoltageLimits[]): VoltageLimits[] {
+  return entries.map((e, i) => {
+    const bad = (why: string): never => {
+      throw new ProtocolError('PROTO_INVALID_FIELD', `birth: voltage_limits[${i}]${e.tag ? ` ('${e.tag}')` : ''}: ${why}`);
+    };
+    if (!e.tag) bad('expected the voltage tag it applies to');
+    const out: VoltageLimits = { tagId: e.tag ?? '' };
+    for (const key of VOLTAGE_LIMIT_KEYS) {
+      const v = e[key];
+      if (v === null || v === undefined) continue;
+      if (!(Number.isFinite(v) && v > 0)) bad(`${key} is ${v}, expected a per-unit value above 0`);
+      out[key] = v;
+    }
+    const { interlockLowPu: lo, interlockHighPu: hi, curtailAbovePu: curtail, releaseBelowPu: release } = out;
+    if (lo !== undefined && hi !== undefined && !(lo < hi)) bad(`interlock low ${lo} pu is not below its high ${hi} pu`);
+    if (release !== undefined && curtail !== undefined && !(release < curtail)) bad(`release below ${release} pu is not below curtail above ${curtail} pu`);
+    return out;
+  });
 }
 
 function runtimeOf(r: NonNullable<NonNullable<WireEnvelope['state']>['runtime']>): EdgeRuntime {
@@ -362,6 +387,7 @@ function wireToPayload(w: WireEnvelope): Payload {
           configHash: b.configHash ?? '',
           startedAtMs: toNumber(b.startedAtMs),
           streamId: b.streamId ?? '',
+          voltageLimits: voltageLimitsOf(b.voltageLimits ?? []),
           tags: (b.tags ?? []).map((t) => ({
             id: t.id ?? '',
             unit: t.unit ?? '',

@@ -9,7 +9,7 @@
  *   const r = decodeEnvelope(bytes); // { ok: true, value: Envelope } | { ok: false, error: ProtocolError }
  */
 export { SCHEMA_VERSION, Quality, qualityName, ReadingFlag, flagNames } from './types.js';
-export type { Reading, TagInfo, Birth, Ack, Payload, PayloadKind, Envelope, Aggregate, Gap, SeqRange, EdgeState, EdgeRuntime, ActivePolicyInfo, ActiveModelInfo, OutboxStats, ForecastMessage, ModelRef, ModelScore, Escalation, VerdictSummary, AuditSync, AuditSyncCheckpoint, AuditHeadNotice } from './types.js';
+export type { Reading, TagInfo, Birth, VoltageLimits, Ack, Payload, PayloadKind, Envelope, Aggregate, Gap, SeqRange, EdgeState, EdgeRuntime, ActivePolicyInfo, ActiveModelInfo, OutboxStats, ForecastMessage, ModelRef, ModelScore, Escalation, VerdictSummary, AuditSync, AuditSyncCheckpoint, AuditHeadNotice } from './types.js';
 export { ProtocolError } from './errors.js';
 export { toRanges } from './ranges.js';
 export type { ProtocolErrorCode, DecodeResult } from './errors.js';

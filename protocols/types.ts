@@ -62,7 +62,23 @@ export interface Birth {
   startedAtMs: number;
   /** The edge store's identity; a new one restarts seq at 1. */
   streamId: string;
+  /** The voltage limits the edge enforces, per voltage tag; empty when it reports none (an older edge too). */
+  voltageLimits: VoltageLimits[];
 }
+
+/** The voltage limits an edge enforces on one tag, pu; a limit it does not enforce is absent. */
+export interface VoltageLimits {
+  tagId: string;
+  /** Interlocks: no device write while the voltage is below the low or above the high limit. */
+  interlockLowPu?: number;
+  interlockHighPu?: number;
+  /** Over-voltage controller: curtails PV above this, releases the curtailment below releaseBelowPu. */
+  curtailAbovePu?: number;
+  releaseBelowPu?: number;
+}
+
+/** The limits of VoltageLimits (the codec checks each one it finds on the wire). */
+export const VOLTAGE_LIMIT_KEYS = ['interlockLowPu', 'interlockHighPu', 'curtailAbovePu', 'releaseBelowPu'] as const;
 
 export interface Aggregate {
   tagId: string;

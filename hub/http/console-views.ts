@@ -4,7 +4,8 @@
  * audit chain and auth events); no state of its own.
  *
  *   fleetView(ctx)          every edge with link state, backlog, policy, models, active alarms
- *   edgeView(ctx, id)       tags with latest values and aggregates, and the chart series
+ *   edgeView(ctx, id)       tags with latest values and aggregates, the chart series, and the
+ *                           voltage limits the edge reported (none assumed)
  *   approvalsView(ctx)      pending escalations (with the forecast that led to each), decided ones
  *                           (with the edge's execution record from the audit mirror, when it came)
  *   edgeChainStatus(m, id)  the edge's audit chain as mirrored: verified, broken (alarms) or unknown
@@ -12,6 +13,7 @@
 import { readableRecordOfRow, type AuditHead } from '../../protocols/audit/index.js';
 import type { ApprovalStore, EscalationRow } from '../approvals/index.js';
 import type { EdgeAuditMirror, StoredAuditAlarm } from '../audit/index.js';
+import type { VoltageLimits } from '../../protocols/index.js';
 import type { EdgeRow, ForecastRow, HubStore, StoredReading } from '../store/hub-store.js';
 import { ONLINE_WITHIN_MS } from './api.js';
 
@@ -57,8 +59,23 @@ export const CHART_TAGS = {
   curtailment: 'pv1.curtailment_limit_pct',
 } as const;
 
-/** Voltage band drawn when the edge did not report one (EN 50160: ±10 %). */
-export const DEFAULT_VOLTAGE_BAND_PU: [number, number] = [0.9, 1.1];
+/** The voltage the edge page charts and the limits the edge enforces on it; null: it reported none. */
+export interface VoltageChartView {
+  tag: string;
+  limits: Omit<VoltageLimits, 'tagId'> | null;
+}
+
+/**
+ * The charted voltage tag's limits as the edge reported them. An edge that reports limits for
+ * another voltage tag than the usual one gets that tag charted: the operator must see the limits
+ * the edge enforces, on the reading it enforces them on. No band is ever assumed.
+ */
+function voltageChartOf(e: Pick<EdgeRow, 'voltageLimits'>): VoltageChartView {
+  const reported = e.voltageLimits.find((l) => l.tagId === CHART_TAGS.voltage) ?? e.voltageLimits[0];
+  if (!reported) return { tag: CHART_TAGS.voltage, limits: null };
+  const { tagId, ...limits } = reported;
+  return { tag: tagId, limits };
+}
 
 const QUALITY_BAD = 2;
 const QUALITY_STALE = 3;
@@ -175,17 +192,17 @@ export function edgeView(ctx: ViewContext, edgeId: string) {
     return { ...t, aggregate: agg[agg.length - 1] ?? null };
   });
   const series = (tag: string) => thin(actualsOf(ctx.store.readings(edgeId, tag, fromMs, ctx.nowMs, 50_000)), 600);
-  const voltageTag = tags.find((t) => t.id === CHART_TAGS.voltage);
+  // The tag's own min/max are its instrument range, not what the edge enforces: not a band.
+  const voltage = voltageChartOf(fleet);
+  const chartTags: Record<keyof typeof CHART_TAGS, string> = { ...CHART_TAGS, voltage: voltage.tag };
   const forecast = latestForecast(ctx, edgeId);
   return {
     nowMs: ctx.nowMs,
     edge: fleet,
     tags,
     forecast: forecast ? chartOf(ctx, forecast) : null,
-    series: Object.fromEntries(Object.entries(CHART_TAGS).map(([k, tag]) => [k, { tag, points: series(tag) }])),
-    // The tag's own limits are its instrument range, not the operating band: use the band.
-    voltageBandPu: DEFAULT_VOLTAGE_BAND_PU,
-    voltageTagKnown: voltageTag !== undefined,
+    series: Object.fromEntries(Object.entries(chartTags).map(([k, tag]) => [k, { tag, points: series(tag) }])),
+    voltage,
     auditChain: edgeChainStatus(ctx.mirror, edgeId),
   };
 }

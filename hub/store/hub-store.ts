@@ -9,7 +9,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ActiveModelInfo, ActivePolicyInfo, Aggregate, Birth, EdgeState, Escalation, ForecastMessage, Gap, ModelScore, Payload, Reading } from '../../protocols/index.js';
+import type { ActiveModelInfo, ActivePolicyInfo, Aggregate, Birth, EdgeState, Escalation, ForecastMessage, Gap, ModelScore, Payload, Reading, VoltageLimits } from '../../protocols/index.js';
 import { ADDED_COLUMNS, SCHEMA } from './schema.js';
 
 export interface EdgeRow {
@@ -32,6 +32,8 @@ export interface EdgeRow {
   policy: EdgePolicyRow | null;
   /** Its forecast models (target, role, id, version, sha256) as last reported. */
   models: ActiveModelInfo[];
+  /** The voltage limits it enforces, per tag, from its last birth; empty: it reported none (an older edge, or no interlocks). */
+  voltageLimits: VoltageLimits[];
 }
 
 export interface EdgePolicyRow {
@@ -125,7 +127,7 @@ export class HubStore {
       receivedAfter: p('SELECT seq FROM received WHERE edge_id = ? AND seq > ? ORDER BY seq').pluck(),
       advance: p('UPDATE edges SET acked_through = ? WHERE id = ?'),
       forget: p('DELETE FROM received WHERE edge_id = ? AND seq <= ?'),
-      birth: p('UPDATE edges SET agent_version = ?, config_hash = ? WHERE id = ?'),
+      birth: p('UPDATE edges SET agent_version = ?, config_hash = ?, voltage_limits_json = ? WHERE id = ?'),
       tag: p(`INSERT INTO tags VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (edge_id, tag_id) DO UPDATE SET
         unit = excluded.unit, description = excluded.description, source = excluded.source, min_value = excluded.min_value, max_value = excluded.max_value`),
       series: p('INSERT INTO series (edge_id, tag_id) VALUES (?, ?) ON CONFLICT DO UPDATE SET tag_id = tag_id RETURNING id').pluck(),
@@ -269,7 +271,8 @@ export class HubStore {
   }
 
   private applyBirth(edgeId: string, birth: Birth): void {
-    this.s.birth.run(birth.agentVersion, birth.configHash, edgeId);
+    // Replaced, not merged: a birth says everything the edge enforces now.
+    this.s.birth.run(birth.agentVersion, birth.configHash, JSON.stringify(birth.voltageLimits), edgeId);
     for (const t of birth.tags) this.s.tag.run(edgeId, t.id, t.unit, t.description, t.source, t.minValue, t.maxValue);
   }
 
@@ -385,6 +388,7 @@ export class HubStore {
       tagCount: Number(e.tag_count),
       policy: e.policy_json === null || e.policy_json === undefined ? null : policyOf(JSON.parse(String(e.policy_json)) as ActivePolicyInfo),
       models: JSON.parse(String(e.models_json ?? '[]')) as ActiveModelInfo[],
+      voltageLimits: JSON.parse(String(e.voltage_limits_json ?? '[]')) as VoltageLimits[],
     }));
   }
 

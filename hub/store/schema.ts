@@ -12,7 +12,9 @@ CREATE TABLE IF NOT EXISTS edges (
   backlog_readings INTEGER NOT NULL DEFAULT 0, backlog_oldest_ms INTEGER NOT NULL DEFAULT 0,
   last_reading_ts_ms INTEGER NOT NULL DEFAULT 0,
   -- what the edge last reported it runs (State.runtime): its active policy (JSON or NULL) and models (JSON array)
-  policy_json TEXT, models_json TEXT NOT NULL DEFAULT '[]');
+  policy_json TEXT, models_json TEXT NOT NULL DEFAULT '[]',
+  -- the voltage limits the edge enforces, per tag, from its last birth (JSON array; [] when it reported none)
+  voltage_limits_json TEXT NOT NULL DEFAULT '[]');
 CREATE TABLE IF NOT EXISTS tags (
   edge_id TEXT NOT NULL, tag_id TEXT NOT NULL, unit TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '',
   source TEXT NOT NULL DEFAULT '', min_value REAL, max_value REAL,
@@ -66,4 +68,5 @@ CREATE TABLE IF NOT EXISTS escalations (
 export const ADDED_COLUMNS: readonly (readonly [string, string, string])[] = [
   ['edges', 'policy_json', 'TEXT'],
   ['edges', 'models_json', "TEXT NOT NULL DEFAULT '[]'"],
+  ['edges', 'voltage_limits_json', "TEXT NOT NULL DEFAULT '[]'"],
 ];

@@ -8,7 +8,8 @@
  *    battery setpoint changes and the decision appears in the audit page;
  *  - a viewer sees approvals but has no approve button, and the API refuses (403);
  *  - a two-person escalation stays pending after one supervisor and runs after a second;
- *  - an escalation past its deadline leaves the pending list and the API refuses it (409).
+ *  - an escalation past its deadline leaves the pending list and the API refuses it (409);
+ *  - the edge page's voltage chart labels the limits the edge reported (0.94-1.06 pu interlocks).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -130,6 +131,10 @@ describe('the operator console in Chromium', () => {
     await page.waitForSelector('main[data-rendered="edge"]');
     await expect.poll(() => page.locator('tr[data-tag="bess1.power_setpoint_kw"] .value').textContent(), { timeout: UI_MS }).toMatch(/400\s*kW/);
     expect(await page.locator('#chart-forecast canvas').count()).toBeGreaterThan(0);
+    // the voltage chart draws the limits this edge reported (its interlocks), labelled
+    const voltageLegend = await page.locator('#chart-voltage .u-legend').textContent();
+    expect(voltageLegend).toContain('interlock max 1.06 pu');
+    expect(voltageLegend).toContain('interlock min 0.94 pu');
     await shot(page, 'edge');
   }, 90_000);
 

@@ -80,7 +80,8 @@ describe('console page routes', () => {
     const v = (await get(`/api/console/edges/${EDGE}`, 'vic')).json();
     expect(v.edge.id).toBe(EDGE);
     expect(v.forecast).toBeNull();
-    expect(v.voltageBandPu).toEqual([0.9, 1.1]);
+    // No birth from this edge: no limits reported, and none assumed.
+    expect(v.voltage).toEqual({ tag: 'feeder1.voltage_pu', limits: null });
   });
 
   it('approvals: pending newest first with what the card shows; decided after a decision; a bad query named', async () => {

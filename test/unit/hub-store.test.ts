@@ -1,4 +1,5 @@
-/** The hub store on a real SQLite file: exactly-once receipt, gaps, stream reset, link state. */
+/** The hub store on a real SQLite file: exactly-once receipt, gaps, stream reset, link state, voltage limits. */
+import Database from 'better-sqlite3';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ afterEach(() => store?.close());
 const fresh = () => (store = new HubStore(join(mkdtempSync(join(tmpdir(), 'gridos-hubstore-')), 'hub.db')));
 
 const telemetry = (ts: number, value = 1): Payload => ({ kind: 'telemetry', readings: [{ tagId: 't', tsMs: ts, value, quality: Quality.Good }] });
-const birth = (streamId: string): Payload => ({ kind: 'birth', birth: { agentVersion: '1', configHash: 'h', startedAtMs: 0, streamId, tags: [] } });
+const birth = (streamId: string): Payload => ({ kind: 'birth', birth: { agentVersion: '1', configHash: 'h', startedAtMs: 0, streamId, tags: [], voltageLimits: [] } });
 const recv = (seq: number, payload: Payload) => store.receive({ edgeId: 'e', siteId: 's', seq, nowMs: 1000 + seq, payload });
 const edge = () => store.edges()[0]!;
 
@@ -47,6 +48,27 @@ describe('HubStore', () => {
     expect(recv(2, telemetry(50)).fresh).toBe(true);
     expect(store.readings('e', 't', 0, 100, 10).map((r) => r.tsMs)).toEqual([2, 50]);
     expect(edge()).toMatchObject({ streamId: 'B', ackedThrough: 2 });
+  });
+
+  it("keeps the voltage limits of the edge's last birth; a birth without them (an older edge) reports none", () => {
+    fresh();
+    const limits = [{ tagId: 'feeder1.voltage_pu', interlockLowPu: 0.95, interlockHighPu: 1.04 }];
+    recv(1, { kind: 'birth', birth: { agentVersion: '2', configHash: 'h', startedAtMs: 0, streamId: 'A', tags: [], voltageLimits: limits } });
+    expect(edge().voltageLimits).toEqual(limits);
+    recv(2, birth('A'));
+    expect(edge().voltageLimits).toEqual([]);
+  });
+
+  it('a store written before voltage limits were kept gains the column, with none reported', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'gridos-hubstore-')), 'hub.db');
+    store = new HubStore(path);
+    recv(1, birth('A'));
+    store.close();
+    const db = new Database(path);
+    db.exec('ALTER TABLE edges DROP COLUMN voltage_limits_json');
+    db.close();
+    store = new HubStore(path);
+    expect(edge()).toMatchObject({ streamId: 'A', voltageLimits: [] });
   });
 
   it('counts readings that another message already stored', () => {

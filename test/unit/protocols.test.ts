@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deflateRawSync } from 'node:zlib';
+import protobuf from 'protobufjs';
 import {
   MAX_INFLATED_BYTES,
   Quality,
@@ -62,10 +63,47 @@ describe('envelope round trip', () => {
           startedAtMs: 1_700_000_000_000,
           streamId: '1b4e28ba-2fa1-11d2-883f-0016d3cca427',
           tags: [{ id: 'feeder1.voltage_pu', unit: 'pu', description: 'Feeder 1 voltage', source: 'opcua:substation ns=1;s=Feeder1.Voltage', minValue: 0.8, maxValue: 1.2 }],
+          voltageLimits: [],
         },
       },
     });
     expect(roundTrip(env)).toEqual(env);
+  });
+
+  it('birth: the voltage limits an edge enforces, per tag; a limit it does not enforce stays absent', () => {
+    const birth = { agentVersion: '0.2.0', configHash: 'ab'.repeat(32), startedAtMs: 1_700_000_000_000, streamId: 's-1', tags: [] };
+    const voltageLimits = [
+      { tagId: 'feeder1.voltage_pu', interlockLowPu: 0.95, interlockHighPu: 1.04, curtailAbovePu: 1.035, releaseBelowPu: 1.025 },
+      { tagId: 'feeder2.voltage_pu', interlockHighPu: 1.06 },
+    ];
+    const env = envelope({ ...base, payload: { kind: 'birth', birth: { ...birth, voltageLimits } } });
+    const back = roundTrip(env);
+    expect(back).toEqual(env);
+    expect(back.payload.kind === 'birth' && Object.keys(back.payload.birth.voltageLimits[1]!)).toEqual(['tagId', 'interlockHighPu']);
+    const bad = (limits: object) => decodeEnvelope(EnvelopeType.encode(EnvelopeType.fromObject({ schemaVersion: 1, edgeId: 'e1', siteId: 's1', seq: 1, birth: { ...birth, voltageLimits: [limits] } })).finish());
+    for (const [limits, why] of [
+      [{ interlockHighPu: 1.05 }, /voltage_limits\[0\]: expected the voltage tag/],
+      [{ tag: 'v', interlockLowPu: 1.05, interlockHighPu: 0.95 }, /interlock low 1.05 pu is not below its high 0.95 pu/],
+      [{ tag: 'v', curtailAbovePu: 1.03, releaseBelowPu: 1.04 }, /release below 1.04 pu is not below curtail above 1.03 pu/],
+      [{ tag: 'v', interlockHighPu: Number.NaN }, /interlockHighPu is NaN/],
+      [{ tag: 'v', interlockLowPu: 0 }, /interlockLowPu is 0, expected a per-unit value above 0/],
+    ] as const) {
+      const r = bad(limits);
+      expect(!r.ok && r.error.code, JSON.stringify(limits)).toBe('PROTO_INVALID_FIELD');
+      expect(!r.ok && r.error.message).toMatch(why);
+    }
+  });
+
+  it('birth from an edge older than voltage_limits: understood, with no limits reported', () => {
+    // What an older edge writes: the schema as it was before Birth field 6.
+    const old = protobuf.parse(`syntax = "proto3"; package gridos.v1;
+      message Envelope { uint32 schema_version = 1; string edge_id = 2; string site_id = 3; uint64 seq = 4; int64 sent_at_ms = 5; oneof payload { Birth birth = 11; } }
+      message TagInfo { string id = 1; string unit = 2; string description = 3; string source = 4; double min_value = 5; double max_value = 6; }
+      message Birth { string agent_version = 1; repeated TagInfo tags = 2; string config_hash = 3; int64 started_at_ms = 4; string stream_id = 5; }`).root.lookupType('gridos.v1.Envelope');
+    const tag = { id: 'feeder1.voltage_pu', unit: 'pu', description: 'Feeder 1 voltage', source: 'opcua:substation ns=1;s=Feeder1.Voltage', minValue: 0.8, maxValue: 1.2 };
+    const bytes = old.encode(old.fromObject({ ...base, schemaVersion: SCHEMA_VERSION, birth: { agentVersion: '0.1.0', configHash: 'cd'.repeat(32), startedAtMs: 1_700_000_000_000, streamId: 's-0', tags: [tag] } })).finish();
+    const d = decodeEnvelope(bytes);
+    expect(d.ok && d.value.payload).toEqual({ kind: 'birth', birth: { agentVersion: '0.1.0', configHash: 'cd'.repeat(32), startedAtMs: 1_700_000_000_000, streamId: 's-0', tags: [tag], voltageLimits: [] } });
   });
 
   it('gap, state and aggregates', () => {

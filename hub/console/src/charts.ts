@@ -45,13 +45,13 @@ function opts(title: string, width: number, lines: readonly LineSpec[], extra: P
     series: [
       {},
       ...lines.map((l) => ({
-        label: `${l.label} (${l.unit})`,
+        label: l.unit ? `${l.label} (${l.unit})` : l.label,
         stroke: l.color,
         width: 2,
         spanGaps: true,
         ...(l.dash ? { dash: l.dash } : {}),
         ...(l.right ? { scale: 'right' } : {}),
-        value: (_u: uPlot, v: number | null) => (v === null ? '–' : `${v.toFixed(Math.abs(v) >= 100 ? 0 : 2)} ${l.unit}`),
+        value: (_u: uPlot, v: number | null) => (v === null ? '–' : `${v.toFixed(Math.abs(v) >= 100 ? 0 : 2)}${l.unit ? ` ${l.unit}` : ''}`),
       })),
     ],
     ...extra,
@@ -93,19 +93,39 @@ export function forecastChart(el: HTMLElement, f: ForecastChart, unit = 'kW', hi
   return new uPlot(o, merge(lines.map((l) => l.points)), el);
 }
 
+/** A horizontal line on the left axis; its label says what it is and its value, unit included. */
+export interface LimitSpec {
+  value: number;
+  label: string;
+  color?: string;
+}
+
 /**
  * Measured series over [fromMs, toMs], drawn as steps: the edge reports on change, so a value
- * holds until the next one (and the last one until `toMs`). `limits` draws horizontal lines (a
- * voltage band) on the left axis.
+ * holds until the next one (and the last one until `toMs`). `limits` draws horizontal lines (the
+ * voltage limits an edge enforces) on the left axis.
  */
-export function seriesChart(el: HTMLElement, title: string, range: { fromMs: number; toMs: number }, lines: LineSpec[], limits: { value: number; label: string }[] = []): uPlot {
+export function seriesChart(el: HTMLElement, title: string, range: { fromMs: number; toMs: number }, lines: LineSpec[], limits: LimitSpec[] = []): uPlot {
   const held = lines.map((l) => {
     const last = l.points[l.points.length - 1];
     return { ...l, points: last && last.tsMs < range.toMs ? [...l.points, { tsMs: range.toMs, value: last.value }] : l.points };
   });
   const all: LineSpec[] = [...held];
-  for (const lim of limits) all.push({ label: lim.label, unit: lines[0]?.unit ?? '', points: [{ tsMs: range.fromMs, value: lim.value }, { tsMs: range.toMs, value: lim.value }], color: '#b9770e', dash: [2, 6] });
+  // Unit-less: the label already carries the value and its unit ("interlock max 1.06 pu").
+  for (const lim of limits) all.push({ label: lim.label, unit: '', points: [{ tsMs: range.fromMs, value: lim.value }, { tsMs: range.toMs, value: lim.value }], color: lim.color ?? '#b9770e', dash: [2, 6] });
   const o = opts(title, chartWidth(el), all, { scales: { x: { time: true, range: [range.fromMs / 1000, range.toMs / 1000] }, ...(all.some((l) => l.right) ? { right: {} } : {}) } });
   for (const sr of o.series.slice(1, held.length + 1)) sr.paths = uPlot.paths.stepped!({ align: 1 });
   return new uPlot(o, merge(all.map((l) => l.points)), el);
+}
+
+/** A line of text in a chart's legend (what the chart does not draw, and why). */
+export function legendNote(u: uPlot, text: string, data: Record<string, string> = {}): HTMLElement {
+  const row = document.createElement('tr');
+  row.className = 'u-series legend-note';
+  for (const [k, v] of Object.entries(data)) row.dataset[k] = v;
+  const cell = document.createElement('th');
+  cell.textContent = text;
+  row.append(cell);
+  (u.root.querySelector('.u-legend tbody') ?? u.root).append(row);
+  return row;
 }

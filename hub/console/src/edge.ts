@@ -1,14 +1,15 @@
 /**
  * The edge page: live readings and aggregates per tag; the load forecast with its p10-p90 band
  * against actuals; battery state of charge and setpoint; PV output and curtailment; voltage with
- * its band. Charts are rebuilt on each refresh (a live `readings` event).
+ * the limits the edge reported it enforces (none drawn, and said so, when it reported none).
+ * Charts are rebuilt on each refresh (a live `readings` event).
  */
 import type uPlot from 'uplot';
 import { getJson } from './api.js';
-import { forecastChart, seriesChart } from './charts.js';
+import { forecastChart, legendNote, seriesChart, type LimitSpec } from './charts.js';
 import { esc, num, QUALITY_NAMES, timeEl } from './format.js';
 import type { Page, PageContext } from './page.js';
-import type { AuditChainStatus, EdgeView, TagView } from './types.js';
+import type { AuditChainStatus, EdgeView, TagView, VoltageLimits } from './types.js';
 
 const CHAIN_BADGE: Record<AuditChainStatus['status'], string> = {
   ok: '<span class="badge good">verified</span>',
@@ -25,6 +26,27 @@ function auditChain(c: AuditChainStatus): string {
     <p class="muted">${esc(c.detail)}</p>
     ${alarms.length > 0 ? `<table class="grid" aria-label="audit alarms"><thead><tr><th>time</th><th>alarm</th><th class="num">record</th><th>detail</th></tr></thead><tbody>${alarms.join('')}</tbody></table>` : ''}
   </section>`;
+}
+
+const pu = (v: number) => `${Number(v.toFixed(3))} pu`;
+
+/** The lines the voltage chart draws: each limit the edge reported, labelled with what it does. */
+function voltageLimitLines(l: VoltageLimits): LimitSpec[] {
+  const lines: LimitSpec[] = [];
+  if (l.interlockHighPu !== undefined) lines.push({ value: l.interlockHighPu, label: `interlock max ${pu(l.interlockHighPu)}`, color: '#c0392b' });
+  if (l.interlockLowPu !== undefined) lines.push({ value: l.interlockLowPu, label: `interlock min ${pu(l.interlockLowPu)}`, color: '#c0392b' });
+  if (l.curtailAbovePu !== undefined) lines.push({ value: l.curtailAbovePu, label: `curtails PV above ${pu(l.curtailAbovePu)}`, color: '#b9770e' });
+  if (l.releaseBelowPu !== undefined) lines.push({ value: l.releaseBelowPu, label: `releases curtailment below ${pu(l.releaseBelowPu)}`, color: '#b9770e' });
+  return lines;
+}
+
+/** Under the voltage KPI: the interlock band the edge enforces, or that it reported none. */
+function voltageKpiNote(l: VoltageLimits | null): string {
+  if (!l) return 'limits not reported';
+  const lo = l.interlockLowPu;
+  const hi = l.interlockHighPu;
+  if (lo !== undefined && hi !== undefined) return `interlock ${pu(lo)} &ndash; ${pu(hi)}`;
+  return voltageLimitLines(l).map((x) => esc(x.label)).join(', ') || 'limits not reported';
 }
 
 function tagRow(t: TagView): string {
@@ -64,13 +86,13 @@ export function edgePage(ctx: PageContext, edgeId: string): Page {
           <div class="kpi"><span>Battery setpoint</span><strong>${num(latest('setpoint'), 'kW', 0)}</strong></div>
           <div class="kpi"><span>PV output</span><strong>${num(latest('pv'), 'kW')}</strong></div>
           <div class="kpi"><span>PV curtailment limit</span><strong>${num(latest('curtailment'), '%', 0)}</strong></div>
-          <div class="kpi"><span>Voltage</span><strong>${num(latest('voltage'), 'pu', 3)}</strong><small>band ${num(v.voltageBandPu[0], 'pu', 2)} &ndash; ${num(v.voltageBandPu[1], 'pu', 2)}</small></div>
+          <div class="kpi"><span>Voltage</span><strong>${num(latest('voltage'), 'pu', 3)}</strong><small class="voltage-limits">${voltageKpiNote(v.voltage.limits)}</small></div>
         </div>
         <section class="charts">
           <div class="chart" id="chart-forecast">${v.forecast ? '' : '<p class="muted">No forecast from this edge yet.</p>'}</div>
           <div class="chart" id="chart-battery"></div>
           <div class="chart" id="chart-pv"></div>
-          <div class="chart" id="chart-voltage"></div>
+          <div class="chart" id="chart-voltage" data-limits="${v.voltage.limits ? 'reported' : 'not-reported'}"></div>
         </section>
         ${auditChain(v.auditChain)}
         <h3>Tags <span class="muted">latest value and the last aggregate window</span></h3>
@@ -83,7 +105,12 @@ export function edgePage(ctx: PageContext, edgeId: string): Page {
       const firsts = Object.values(s).map((x) => x.points[0]?.tsMs ?? v.nowMs);
       const range = { fromMs: Math.max(v.nowMs - 3_600_000, Math.min(v.nowMs - 60_000, ...firsts)), toMs: v.nowMs };
       if (v.forecast) charts.push(forecastChart(el('#chart-forecast'), v.forecast));
+      const limits = v.voltage.limits ? voltageLimitLines(v.voltage.limits) : [];
+      const voltageChart = seriesChart(el('#chart-voltage'), limits.length > 0 ? 'Voltage and the limits this edge enforces' : 'Voltage', range, [{ label: `voltage ${v.voltage.tag}`, unit: 'pu', points: s.voltage.points, color: '#2c3e50' }], limits);
+      // Never a band the edge did not report: an operator would take it for what the edge enforces.
+      if (limits.length === 0) legendNote(voltageChart, 'voltage limits: not reported by this edge', { limits: 'not-reported' });
       charts.push(
+        voltageChart,
         seriesChart(el('#chart-battery'), 'Battery: state of charge and setpoint', range, [
           { label: 'state of charge', unit: '%', points: s.soc.points, color: '#27ae60' },
           { label: 'setpoint', unit: 'kW', points: s.setpoint.points, color: '#8e44ad', right: true },
@@ -92,10 +119,6 @@ export function edgePage(ctx: PageContext, edgeId: string): Page {
         seriesChart(el('#chart-pv'), 'PV: output and curtailment limit', range, [
           { label: 'output', unit: 'kW', points: s.pv.points, color: '#f1c40f' },
           { label: 'curtailment limit', unit: '%', points: s.curtailment.points, color: '#7f8c8d', right: true },
-        ]),
-        seriesChart(el('#chart-voltage'), 'Voltage and its band', range, [{ label: 'voltage', unit: 'pu', points: s.voltage.points, color: '#2c3e50' }], [
-          { value: v.voltageBandPu[0], label: 'band low' },
-          { value: v.voltageBandPu[1], label: 'band high' },
         ]),
       );
       ctx.rendered('edge');

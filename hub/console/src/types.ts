@@ -97,6 +97,14 @@ export interface AuditChainStatus {
   alarms: AuditChainAlarm[];
 }
 
+/** What an edge enforces on a voltage tag, pu; a limit it does not enforce is absent. */
+export interface VoltageLimits {
+  interlockLowPu?: number;
+  interlockHighPu?: number;
+  curtailAbovePu?: number;
+  releaseBelowPu?: number;
+}
+
 export interface EdgeView {
   me: Me;
   nowMs: number;
@@ -104,7 +112,8 @@ export interface EdgeView {
   tags: TagView[];
   forecast: ForecastChart | null;
   series: Record<'load' | 'voltage' | 'soc' | 'batteryPower' | 'setpoint' | 'pv' | 'curtailment', { tag: string; points: Point[] }>;
-  voltageBandPu: [number, number];
+  /** The charted voltage tag and the limits the edge enforces on it (pu); null: the edge reported none. */
+  voltage: { tag: string; limits: VoltageLimits | null };
   auditChain: AuditChainStatus;
 }
 
