@@ -53,8 +53,16 @@ export const hubConfigSchema = z.strictObject({
   /**
    * Edges' audit chains mirrored at the hub: each edge's public audit key (a PEM file, `gridos audit
    * key` at the edge prints it), by edge id. A checkpoint from an edge without one is an alarm.
+   * `staleAfter`: an edge online, heard from, whose mirror has not advanced for this long (15m).
    */
-  audit: z.strictObject({ edgeKeys: z.record(id, z.string().min(1)).default({}) }).default({ edgeKeys: {} }),
+  audit: z
+    .strictObject({
+      edgeKeys: z.record(id, z.string().min(1)).default({}),
+      /** An online edge whose mirrored chain has not advanced for this long is alarmed `stale`. */
+      staleAfter: duration.default(15 * 60_000),
+    })
+    .transform(({ staleAfter, ...rest }) => ({ ...rest, staleAfterMs: staleAfter }))
+    .default({ edgeKeys: {}, staleAfterMs: 15 * 60_000 }),
   /** Serve this TUF repository (gridos keys init --repo) to edges at /tuf/ (metadata, targets, assignments), when set. */
   registry: z.strictObject({ dir: z.string().min(1) }).optional(),
 });

@@ -9,15 +9,16 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config/index.js';
 import { approvalRoutes, Approvals, ApprovalStore, loadOrCreateDecisionKey } from './approvals/index.js';
-import { AuditHeadAnswers, EdgeAuditMirror, HubAuditLog, loadEdgeAuditKeys } from './audit/index.js';
+import { AlarmAcknowledger, auditAlarmRoutes, AuditHeadAnswers, EdgeAuditMirror, HubAuditLog, loadEdgeAuditKeys, StaleMirrorWatch, type AuditAlarm } from './audit/index.js';
 import { authRoutes, UserStore } from './auth/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { apiRoutes } from './http/api.js';
 import { consoleRoutes } from './http/console.js';
 import { consoleApiRoutes } from './http/console-api.js';
+import { isOnline } from './http/console-views.js';
 import { tufRoutes } from './http/tuf.js';
 import { Ingest } from './ingest/ingest.js';
-import { createHubMetrics, registerEdgeGauges, type HubMetrics } from './metrics.js';
+import { createHubMetrics, registerAuditAlarmGauge, registerEdgeGauges, type HubMetrics } from './metrics.js';
 import { HubStore } from './store/hub-store.js';
 import { InfluxOutput } from './timeseries/influx.js';
 
@@ -47,6 +48,8 @@ export interface Hub {
   readonly approvals: Approvals;
   /** Each edge's audit chain as synced, checked against its registered key; alarms on truncation, forks, gaps. */
   readonly auditMirror: EdgeAuditMirror;
+  /** Raises and clears `stale` alarms; runs every minute (or staleAfter / 4) once started, `check()` for tests. */
+  readonly staleWatch: StaleMirrorWatch;
   /** Starts the broker (when embedded), ingest and the HTTP server. */
   start(): Promise<HubEndpoints>;
   stop(): Promise<void>;
@@ -58,13 +61,22 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const edgeKeys = loadEdgeAuditKeys(config.audit.edgeKeys);
   const store = new HubStore(join(config.storage.dataDir, 'hub.db'));
   const metrics = createHubMetrics({ defaultMetrics: true });
-  const auditMirror = new EdgeAuditMirror(store.sqlite(), {
-    keys: edgeKeys,
-    onAlarm: (edge, a) => {
-      metrics.auditAlarms.inc({ edge, kind: a.kind });
-      log.error({ edge, kind: a.kind, code: a.code, seq: a.seq }, `audit alarm: ${a.message}`);
-    },
+  const onAlarm = (edge: string, a: AuditAlarm) => {
+    metrics.auditAlarms.inc({ edge, kind: a.kind });
+    log.error({ edge, kind: a.kind, code: a.code, seq: a.seq }, `audit alarm: ${a.message}`);
+  };
+  const auditMirror = new EdgeAuditMirror(store.sqlite(), { keys: edgeKeys, onAlarm });
+  const staleWatch = new StaleMirrorWatch({
+    alarms: auditMirror.alarms,
+    edges: () => store.edges().map((e) => ({ id: e.id, online: isOnline(e, now()), lastSeenMs: e.lastSeenMs })),
+    head: (edgeId) => auditMirror.head(edgeId),
+    advancedMs: (edgeId) => auditMirror.advancedMs(edgeId),
+    staleAfterMs: config.audit.staleAfterMs,
+    now,
+    onAlarm,
+    logger: log.child({ component: 'audit-stale' }),
   });
+  registerAuditAlarmGauge(metrics, () => auditMirror.alarms.activeCounts());
   const auditAnswers = new AuditHeadAnswers(log, now);
   store.handle('audit', (msg) => {
     if (msg.payload.kind !== 'audit') return;
@@ -94,6 +106,8 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   await app.register(apiRoutes, { store, metrics, users, auditMirror, now });
   await app.register(authRoutes, { users, now, ...config.auth });
   await app.register(approvalRoutes, { approvals, store: approvalStore, users, key: decisionKey, now });
+  const acknowledger = new AlarmAcknowledger({ db: store.sqlite(), alarms: auditMirror.alarms, audit, now });
+  await app.register(auditAlarmRoutes, { acknowledger, users, now });
   await app.register(consoleApiRoutes, { store, approvals: approvalStore, users, audit, auditMirror, now });
   await app.register(consoleRoutes);
   if (config.registry) await app.register(tufRoutes, { dir: config.registry.dir });
@@ -115,6 +129,7 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     users,
     approvals,
     auditMirror,
+    staleWatch,
     async start() {
       const b = config.broker;
       let brokerUrl: string;
@@ -137,11 +152,13 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       approvals.setPublisher((topic, bytes) => connected.publish(topic, bytes));
       auditAnswers.setPublisher((topic, bytes) => connected.publish(topic, bytes));
       await approvals.republishPending();
+      staleWatch.start(Math.min(60_000, Math.max(1000, config.audit.staleAfterMs / 4)));
       const httpUrl = await app.listen({ host: config.http.host, port: config.http.port });
       log.info({ httpUrl, brokerUrl }, 'hub started');
       return { httpUrl, brokerUrl };
     },
     async stop() {
+      staleWatch.stop();
       await app.close();
       approvals.setPublisher(undefined);
       auditAnswers.setPublisher(undefined);

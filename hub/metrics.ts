@@ -12,12 +12,26 @@ export function createHubMetrics(options: { defaultMetrics?: boolean } = {}) {
     duplicates: new Counter({ name: 'gridos_hub_duplicate_messages_total', help: 'Envelopes received again (same edge and seq) and ignored', registers: [registry] }),
     rejected: new Counter({ name: 'gridos_hub_rejected_messages_total', help: 'Payloads refused by ingest, by error code', labelNames: ['code'] as const, registers: [registry] }),
     readings: new Counter({ name: 'gridos_hub_readings_stored_total', help: 'Readings stored', registers: [registry] }),
-    auditAlarms: new Counter({ name: 'gridos_hub_audit_alarms_total', help: "Alarms on edges' audit chains (runs not merged into the mirror), by edge and kind (truncation, fork, key, gap, invalid)", labelNames: ['edge', 'kind'] as const, registers: [registry] }),
+    auditAlarms: new Counter({ name: 'gridos_hub_audit_alarms_total', help: "Alarms raised on edges' audit chains, by edge and kind (truncation, fork, key, gap, invalid: runs not merged into the mirror; stale: an online edge's mirror not advancing)", labelNames: ['edge', 'kind'] as const, registers: [registry] }),
     edges: new Gauge({ name: 'gridos_hub_edges', help: 'Edges known to the hub', registers: [registry] }),
   };
 }
 
 export type HubMetrics = ReturnType<typeof createHubMetrics>;
+
+/** Active (neither acknowledged nor cleared) audit alarms per edge and kind, read from the store when Prometheus scrapes. */
+export function registerAuditAlarmGauge(m: HubMetrics, counts: () => { edgeId: string; kind: string; active: number }[]): void {
+  new Gauge({
+    name: 'gridos_hub_audit_alarms_active',
+    help: "Audit alarms on edges' chains not yet acknowledged (or cleared), by edge and kind; 0 once every alarm of the kind was acknowledged",
+    labelNames: ['edge', 'kind'] as const,
+    registers: [m.registry],
+    collect() {
+      this.reset();
+      for (const c of counts()) this.set({ edge: c.edgeId, kind: c.kind }, c.active);
+    },
+  });
+}
 
 /** Per-edge link state, backlog and lag, read from the store when Prometheus scrapes. */
 export function registerEdgeGauges(m: HubMetrics, edges: () => EdgeRow[], now: () => number): void {

@@ -2,7 +2,9 @@
  * The AuditSync payload (edge -> hub on .../audit): a run of an edge's audit chain and a signed
  * checkpoint of its last record. Decoding checks the shape only (ids, hex, integers, sizes);
  * whether the run continues the chain the hub holds and whether the signature is good is the
- * hub's to judge (hub/audit/mirror.ts), so it can alarm rather than refuse.
+ * hub's to judge (hub/audit/mirror.ts), so it can alarm rather than refuse. A record's hash and
+ * prev_hash are carried as the edge holds them, hex or not: refusing a message for a malformed
+ * one leaves it unacknowledged, and the edge would send it forever; the hub alarms instead.
  */
 import type Long from 'long';
 import type { AuditCheckpoint, AuditRow } from './audit/index.js';
@@ -18,6 +20,8 @@ export const MAX_AUDIT_JSON_CHARS = 64 * 1024;
 type Int64 = number | Long;
 const toNumber = (v: Int64 | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
 const HEX64 = /^[0-9a-f]{64}$/;
+/** A record's hash or prev_hash longer than this is refused (a well-formed one has 64). */
+const MAX_AUDIT_HASH_CHARS = 256;
 
 export interface WireAuditSync {
   edgeId?: string;
@@ -46,8 +50,9 @@ export function auditSyncOf(w: WireAuditSync, envelopeEdgeId: string): AuditSync
     for (const [name, text] of [['subject_json', row.subjectJson], ['body_json', row.bodyJson]] as const) {
       if (text.length === 0 || text.length > MAX_AUDIT_JSON_CHARS) bad(`${at}.${name} must be 1-${MAX_AUDIT_JSON_CHARS} characters of JSON`);
     }
-    if (!HEX64.test(row.prevHash)) bad(`${at}.prev_hash must be 64 lowercase hex characters`);
-    if (!HEX64.test(row.hash)) bad(`${at}.hash must be 64 lowercase hex characters`);
+    for (const [name, text] of [['prev_hash', row.prevHash], ['hash', row.hash]] as const) {
+      if (text.length === 0 || text.length > MAX_AUDIT_HASH_CHARS) bad(`${at}.${name} must be 1-${MAX_AUDIT_HASH_CHARS} characters (64 lowercase hex when well-formed)`);
+    }
     return row;
   });
   const c = w.checkpoint;
@@ -68,6 +73,7 @@ export interface WireAuditHead {
   hash?: string;
   answersAtMs?: Int64;
   refused?: boolean;
+  invalidSeq?: Int64;
 }
 
 /** The AuditHeadNotice a decoded message holds; throws a ProtocolError (PROTO_INVALID_FIELD) naming what is wrong. */
@@ -76,10 +82,12 @@ export function auditHeadOf(w: WireAuditHead, envelopeEdgeId: string): AuditHead
     throw new ProtocolError('PROTO_INVALID_FIELD', `audit head: ${why}`);
   };
   if (w.edgeId !== envelopeEdgeId) bad(`edge_id '${w.edgeId ?? ''}' is not the envelope's edge '${envelopeEdgeId}'`);
-  const notice: AuditHeadNotice = { edgeId: envelopeEdgeId, seq: toNumber(w.seq), hash: w.hash ?? '', answersAtMs: toNumber(w.answersAtMs), refused: w.refused ?? false };
+  const notice: AuditHeadNotice = { edgeId: envelopeEdgeId, seq: toNumber(w.seq), hash: w.hash ?? '', answersAtMs: toNumber(w.answersAtMs), refused: w.refused ?? false, invalidSeq: toNumber(w.invalidSeq) };
   if (!Number.isSafeInteger(notice.seq) || notice.seq < 0) bad(`seq must be a non-negative integer, got ${notice.seq}`);
   if (!HEX64.test(notice.hash)) bad('hash must be 64 lowercase hex characters');
   if (!Number.isSafeInteger(notice.answersAtMs) || notice.answersAtMs < 0) bad(`answers_at_ms must be a non-negative integer, got ${notice.answersAtMs}`);
+  const invalidSeq = notice.invalidSeq ?? 0;
+  if (!Number.isSafeInteger(invalidSeq) || invalidSeq < 0) bad(`invalid_seq must be a non-negative integer, got ${invalidSeq}`);
   return notice;
 }
 

@@ -240,8 +240,10 @@ export interface AuditHeadNotice {
   hash: string;
   /** The checkpoint atMs of the run this answers. */
   answersAtMs: number;
-  /** The run was refused (no or another registered key), not merely early. */
+  /** The run was refused (no or another registered key, or an invalid record), not merely early. */
   refused: boolean;
+  /** The record the hub refused as invalid, 0 if none: nothing from it on is merged, the edge stops sending there. */
+  invalidSeq?: number;
 }
 
 export type Payload =

@@ -17,6 +17,13 @@
  * here, all of them too: head 0), the head alone is reported, signed, so the hub sees it and
  * alarms: this code does not judge its own chain, it tells the hub what it holds.
  *
+ * A record the hub refused as invalid (its answer names it, `invalidSeq`), or one whose hash is
+ * malformed here (sent once, in a run of its own, so the hub can say what is wrong with it), is
+ * where sending stops: the records before it go out, nothing after it (the hub could not merge it
+ * as a continuation anyway), and the stop is kept in the store (`audit_stop_seq`, `audit_stop_hash`)
+ * so a restart does not send it again. The chain here is left as it is. The stop holds while that
+ * record is unchanged; once it is repaired or removed, sending goes on and the hub judges again.
+ *
  * Runs after each append in this process (deferred to the next turn) and every `everyMs`
  * (appends by another process, and a head that changed under it).
  */
@@ -46,6 +53,8 @@ export interface AuditHubSyncOptions {
 const HEX64 = /^[0-9a-f]{64}$/;
 const SENT_SEQ = 'audit_sent_seq';
 const SENT_HASH = 'audit_sent_hash';
+const STOP_SEQ = 'audit_stop_seq';
+const STOP_HASH = 'audit_stop_hash';
 /** Messages per transaction: a long chain is queued over several turns. */
 const MAX_MESSAGES_PER_TURN = 20;
 /** Wire bytes of a record beyond its subject and body text: seq, times, kind, two hashes. */
@@ -60,6 +69,8 @@ export class AuditHubSync {
   private rewound: { atMs: number; refused: boolean } | undefined;
   /** The malformed head hash last reported (once, not every pass). */
   private badHead: string | undefined;
+  /** The record where sending stops, as last reported (once). */
+  private stopSaid: string | undefined;
 
   constructor(private readonly o: AuditHubSyncOptions) {
     this.log = o.logger.child({ component: 'audit-sync' });
@@ -82,6 +93,7 @@ export class AuditHubSync {
    * sends again from there. Returns whether the cursor went back.
    */
   hubHead(notice: AuditHeadNotice): boolean {
+    if ((notice.invalidSeq ?? 0) > 0) return this.refusedRecord(notice, notice.invalidSeq!);
     const sent = this.sent();
     if (notice.seq >= sent.seq) return false;
     const last = this.rewound;
@@ -103,6 +115,44 @@ export class AuditHubSync {
     );
     this.soon();
     return true;
+  }
+
+  /**
+   * The hub refused record `seq` as invalid: stop sending there, and send again from the hub's
+   * head what comes before it (a run that held the bad record was not merged at all).
+   */
+  private refusedRecord(notice: AuditHeadNotice, seq: number): boolean {
+    const record = this.o.log.rows(seq, seq)[0];
+    if (!record) return false; // gone here since: the next run tells the hub what is held now
+    const sent = this.sent();
+    const rewind = notice.seq < sent.seq;
+    try {
+      this.o.store.commit({ meta: { [STOP_SEQ]: seq, [STOP_HASH]: record.hash, ...(rewind ? { [SENT_SEQ]: notice.seq, [SENT_HASH]: notice.hash } : {}) } });
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not record the audit record the hub refused; its next answer tries again');
+      return false;
+    }
+    this.sayStopped(seq, record.hash, `the hub refused audit record ${seq} as invalid (its hash, its link to record ${seq - 1} or its text; the hub's audit alarm says which) and holds up to record ${notice.seq}`);
+    this.soon();
+    return rewind;
+  }
+
+  /** Where sending stops, while that record is unchanged here; a stop whose record changed is lifted. */
+  private stoppedAt(): AuditHead | undefined {
+    const seq = Number(this.o.store.metaValue(STOP_SEQ) ?? 0);
+    if (seq <= 0) return undefined;
+    const hash = String(this.o.store.metaValue(STOP_HASH) ?? '');
+    if (this.o.log.rows(seq, seq)[0]?.hash === hash) return { seq, hash };
+    this.o.store.commit({ meta: { [STOP_SEQ]: 0, [STOP_HASH]: '' } });
+    this.stopSaid = undefined;
+    this.log.warn({ seq }, `audit record ${seq}, where sending to the hub had stopped, has changed or is gone: sending again; the hub judges it`);
+    return undefined;
+  }
+
+  private sayStopped(seq: number, hash: string, why: string): void {
+    if (this.stopSaid === `${seq}:${hash}`) return;
+    this.stopSaid = `${seq}:${hash}`;
+    this.log.error({ seq }, `${why}: audit records from ${seq} on are not sent to the hub, which could not take them as a continuation of its mirror; they stay in this edge's chain (gridos audit verify --db names the broken record)`);
   }
 
   /** Syncs on the next turn of the event loop (appends in a row share one pass). */
@@ -145,8 +195,24 @@ export class AuditHubSync {
     }
     const drafts: OutboxDraft[] = [];
     let last = sent;
-    while (drafts.length < MAX_MESSAGES_PER_TURN) {
-      const rows = cut(log.rowsAfter(last.seq, batchRecords), maxBatchBytes);
+    let stop = this.stoppedAt();
+    const stopBefore = stop;
+    while (drafts.length < MAX_MESSAGES_PER_TURN && !(stop && last.seq >= stop.seq - 1)) {
+      let rows = log.rowsAfter(last.seq, batchRecords).filter((r) => !stop || r.seq < stop.seq);
+      const bad = rows.findIndex((r) => !HEX64.test(r.hash));
+      if (bad === 0) {
+        // A malformed hash cannot end a signed run: the run is the bad record(s) up to the next good one.
+        const good = rows.findIndex((r) => HEX64.test(r.hash));
+        stop = { seq: rows[0]!.seq, hash: rows[0]!.hash };
+        if (good < 0) {
+          this.sayStopped(stop.seq, stop.hash, `audit record ${stop.seq} has a malformed hash (not 64 hex characters), and no well-formed record follows it closely enough to sign a run with`);
+          break;
+        }
+        rows = rows.slice(0, good + 1);
+        this.sayStopped(stop.seq, stop.hash, `audit record ${stop.seq} has a malformed hash (not 64 hex characters): the audit table was edited here; sent to the hub once, so it can alarm`);
+      } else {
+        rows = cut(bad > 0 ? rows.slice(0, bad) : rows, maxBatchBytes);
+      }
       if (rows.length === 0) break;
       if (drafts.length === 0 && sent.seq > 0 && rows[0]!.prevHash !== sent.hash) {
         this.log.error({ sentSeq: sent.seq, seq: rows[0]!.seq }, `audit record ${rows[0]!.seq} does not link to record ${sent.seq} as it was sent to the hub: the chain was rewritten here`);
@@ -155,8 +221,10 @@ export class AuditHubSync {
       drafts.push(this.o.draft(this.message(rows, end)));
       last = { seq: end.seq, hash: end.hash };
     }
-    this.queue(drafts, last);
-    if (last.seq < head.seq) this.soon();
+    const stopMeta: Record<string, string | number> = stop && stop !== stopBefore ? { [STOP_SEQ]: stop.seq, [STOP_HASH]: stop.hash } : {};
+    if (drafts.length > 0) this.queue(drafts, last, stopMeta);
+    else if (stop !== stopBefore) this.o.store.commit({ meta: stopMeta });
+    if (last.seq < head.seq && !stop) this.soon();
     return drafts.length;
   }
 
@@ -165,9 +233,9 @@ export class AuditHubSync {
     return { edgeId: this.o.edgeId, records, checkpoint: checkpointToWire(cp, this.o.key.keyId) };
   }
 
-  private queue(drafts: OutboxDraft[], through: AuditHead): void {
+  private queue(drafts: OutboxDraft[], through: AuditHead, meta: Record<string, string | number> = {}): void {
     if (drafts.length === 0) return;
-    this.o.store.commit({ outbox: drafts, meta: { [SENT_SEQ]: through.seq, [SENT_HASH]: through.hash } });
+    this.o.store.commit({ outbox: drafts, meta: { [SENT_SEQ]: through.seq, [SENT_HASH]: through.hash, ...meta } });
     this.log.debug({ messages: drafts.length, through: through.seq }, 'audit records queued for the hub');
     this.o.onQueued();
   }

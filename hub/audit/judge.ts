@@ -8,7 +8,8 @@ import type { KeyObject } from 'node:crypto';
 import { auditRowJsonProblem, verifyChain, verifyCheckpoint, type AuditHead, type AuditRow, type ChainVerification } from '../../protocols/audit/index.js';
 import { checkpointFromWire, type AuditSync } from '../../protocols/index.js';
 
-export const AUDIT_ALARM_KINDS = ['truncation', 'fork', 'key', 'gap', 'invalid'] as const;
+/** `stale` is not a verdict on a run: the hub raises it when an online edge's mirror stops advancing (stale.ts). */
+export const AUDIT_ALARM_KINDS = ['truncation', 'fork', 'key', 'gap', 'invalid', 'stale'] as const;
 export type AuditAlarmKind = (typeof AUDIT_ALARM_KINDS)[number];
 
 /** Why a run was not merged. Codes are stable: add new ones, never reuse or rename. */
@@ -23,7 +24,15 @@ export type AuditAlarmCode =
   | 'HUB_AUDIT_FORK'
   | 'HUB_AUDIT_TRUNCATED'
   /** A record's subject or body text is not JSON (or the subject not an object of ids): hashed and signed, but unreadable. */
-  | 'HUB_AUDIT_NOT_JSON';
+  | 'HUB_AUDIT_NOT_JSON'
+  /** An edge online and heard from, whose mirror has not advanced for `audit.staleAfter`. */
+  | 'HUB_AUDIT_STALE';
+
+/**
+ * Invalid alarms about one record (not about the run): the hub merges nothing from that record on,
+ * and tells the edge so (AuditHead.invalid_seq), instead of being sent it again and again.
+ */
+export const RECORD_INVALID_CODES: readonly AuditAlarmCode[] = ['HUB_AUDIT_INVALID_RECORD', 'HUB_AUDIT_NOT_JSON'];
 
 export interface AuditAlarm {
   kind: AuditAlarmKind;

@@ -21,25 +21,29 @@
  * still there after `gapAfterAttempts` early runs and `gapAfterMs` is it a `gap` alarm (an edge
  * that never fills a hole is reported; the edge may still fill it later).
  *
- * The same alarm (edge, kind, seq, hash) is stored once. A run the hub already holds
+ * A record the hub alarmed `invalid` (its hash, its link, its text) is a wall: nothing after it is
+ * merged as if the chain went on, so a run that starts beyond it is `blocked`, not early (not a
+ * hole that may fill, and never a `gap`); the caller tells the edge which record was refused
+ * (answers.ts), and the edge stops sending there.
+ *
+ * The same alarm (edge, kind, seq, hash) is stored once while active (alarms.ts keeps them, with
+ * their acknowledgements). A run the hub already holds
  * (redelivery) is a no-op, without an alarm. Judging is pure (`judgeAuditSync`, judge.ts); this
  * class reads and writes the tables, in one transaction per run (nested in ingest's, when it calls).
  */
 import type Database from 'better-sqlite3';
 import { EMPTY_HEAD, verifyChain, type AuditHead, type AuditRow, type ChainVerification } from '../../protocols/audit/index.js';
 import type { AuditSync } from '../../protocols/index.js';
-import { judgeAuditSync, type AuditAlarm, type EdgeAuditKey } from './judge.js';
-
-export interface StoredAuditAlarm extends AuditAlarm {
-  edgeId: string;
-  atMs: number;
-}
+import { AuditAlarmTable, type StoredAuditAlarm } from './alarms.js';
+import { judgeAuditSync, RECORD_INVALID_CODES, type AuditAlarm, type EdgeAuditKey } from './judge.js';
 
 export type MirrorOutcome =
   | { status: 'merged'; records: number; head: AuditHead }
   | { status: 'duplicate'; head: AuditHead }
   /** Not merged: the run starts at `from`, beyond the head; `alarm` once the hole persisted (gap). */
   | { status: 'early'; from: number; head: AuditHead; alarm?: AuditAlarm }
+  /** Not merged: the run starts beyond record `invalidSeq`, which the hub refused as invalid. */
+  | { status: 'blocked'; from: number; head: AuditHead; invalidSeq: number }
   | { status: 'alarm'; alarm: AuditAlarm; head: AuditHead };
 
 export interface AuditCheckpointRow {
@@ -54,8 +58,11 @@ export interface MirrorStatus {
   edgeId: string;
   head: AuditHead;
   lastCheckpoint: AuditCheckpointRow | null;
-  /** The stored chain ends at a signed checkpoint and no alarm was ever raised for this edge. */
+  /** The stored chain ends at a signed checkpoint and no alarm is active (each was acknowledged or cleared). */
   verified: boolean;
+  /** Alarms neither acknowledged nor cleared. */
+  activeAlarms: number;
+  /** The newest alarms, acknowledged and cleared ones too. */
   alarms: StoredAuditAlarm[];
 }
 
@@ -91,6 +98,8 @@ const GAP_AFTER_MS = 10 * 60_000;
 
 export class EdgeAuditMirror {
   private readonly s;
+  /** Every alarm raised, with its acknowledgement or clearing. */
+  readonly alarms: AuditAlarmTable;
   private readonly applyTx: (edgeId: string, sync: AuditSync, nowMs: number) => MirrorOutcome;
   /** Alarms stored in a transaction that has not settled yet. */
   private untold: { edgeId: string; alarm: AuditAlarm }[] = [];
@@ -114,13 +123,10 @@ export class EdgeAuditMirror {
         edge_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL,
         cp_seq INTEGER NOT NULL, cp_hash TEXT NOT NULL, cp_at_ms INTEGER NOT NULL, cp_signature TEXT NOT NULL,
         cp_key_id TEXT NOT NULL, cp_received_ms INTEGER NOT NULL) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS edge_audit_alarms (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, edge_id TEXT NOT NULL, kind TEXT NOT NULL, code TEXT NOT NULL,
-        seq INTEGER NOT NULL, hash TEXT NOT NULL, message TEXT NOT NULL, at_ms INTEGER NOT NULL,
-        UNIQUE (edge_id, kind, seq, hash));
       CREATE TABLE IF NOT EXISTS edge_audit_holes (
         edge_id TEXT PRIMARY KEY, head_seq INTEGER NOT NULL, first_ms INTEGER NOT NULL, attempts INTEGER NOT NULL) WITHOUT ROWID;
     `);
+    this.alarms = new AuditAlarmTable(db);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       head: p('SELECT seq, hash FROM edge_audit_heads WHERE edge_id = ?'),
@@ -131,8 +137,8 @@ export class EdgeAuditMirror {
       setHead: p(`INSERT INTO edge_audit_heads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (edge_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
         cp_seq = excluded.cp_seq, cp_hash = excluded.cp_hash, cp_at_ms = excluded.cp_at_ms, cp_signature = excluded.cp_signature,
         cp_key_id = excluded.cp_key_id, cp_received_ms = excluded.cp_received_ms`),
-      alarm: p('INSERT OR IGNORE INTO edge_audit_alarms (edge_id, kind, code, seq, hash, message, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      alarms: p('SELECT edge_id AS edgeId, kind, code, seq, hash, message, at_ms AS atMs FROM edge_audit_alarms WHERE edge_id = ? ORDER BY id DESC LIMIT ?'),
+      advancedMs: p('SELECT e.received_ms FROM edge_audit_heads h JOIN edge_audit e ON e.edge_id = h.edge_id AND e.seq = h.seq WHERE h.edge_id = ?').pluck(),
+      refusedIn: p(`SELECT min(seq) FROM edge_audit_alarms WHERE edge_id = ? AND kind = 'invalid' AND code IN (${RECORD_INVALID_CODES.map(() => '?').join(', ')}) AND seq > ? AND seq <= ?`).pluck(),
       hole: p(`INSERT INTO edge_audit_holes VALUES (?, ?, ?, 1) ON CONFLICT (edge_id) DO UPDATE SET
         first_ms = CASE WHEN head_seq = excluded.head_seq THEN first_ms ELSE excluded.first_ms END,
         attempts = CASE WHEN head_seq = excluded.head_seq THEN attempts + 1 ELSE 1 END,
@@ -172,7 +178,11 @@ export class EdgeAuditMirror {
   private applyNow(edgeId: string, sync: AuditSync, nowMs: number): MirrorOutcome {
     const head = this.head(edgeId);
     const verdict = judgeAuditSync(edgeId, sync, this.options.keys.get(edgeId), { head, hashAt: (seq) => this.s.hashAt.get(edgeId, seq) as string | undefined });
-    if (!verdict.ok && 'early' in verdict) return this.early(edgeId, head, verdict.early.seq, nowMs);
+    if (!verdict.ok && 'early' in verdict) {
+      const invalidSeq = this.refusedIn(edgeId, head.seq, verdict.early.seq);
+      if (invalidSeq !== undefined) return { status: 'blocked', from: verdict.early.seq, head, invalidSeq };
+      return this.early(edgeId, head, verdict.early.seq, nowMs);
+    }
     if (!verdict.ok) {
       this.raise(edgeId, verdict.alarm, nowMs);
       return { status: 'alarm', alarm: verdict.alarm, head };
@@ -189,8 +199,19 @@ export class EdgeAuditMirror {
     return verdict.fresh.length > 0 ? { status: 'merged', records: verdict.fresh.length, head: newHead } : { status: 'duplicate', head };
   }
 
-  private raise(edgeId: string, a: AuditAlarm, nowMs: number): void {
-    if (this.s.alarm.run(edgeId, a.kind, a.code, a.seq, a.hash, a.message, nowMs).changes > 0) this.untold.push({ edgeId, alarm: a });
+  /** Stores an alarm (unless the same one is active) and tells it once its transaction settled. */
+  raise(edgeId: string, a: AuditAlarm, nowMs: number): void {
+    if (this.alarms.raise(edgeId, a, nowMs)) this.untold.push({ edgeId, alarm: a });
+  }
+
+  /** The first record after `afterSeq`, up to `throughSeq`, that the hub refused as invalid. */
+  private refusedIn(edgeId: string, afterSeq: number, throughSeq: number): number | undefined {
+    return (this.s.refusedIn.get(edgeId, ...RECORD_INVALID_CODES, afterSeq, throughSeq) as number | null) ?? undefined;
+  }
+
+  /** When the edge's mirror last advanced (its head record arrived); undefined when nothing is mirrored. */
+  advancedMs(edgeId: string): number | undefined {
+    return this.s.advancedMs.get(edgeId) as number | undefined;
   }
 
   /** A run from `from`, beyond the head: counted against the hole after the head; a gap alarm once it persisted. */
@@ -207,6 +228,8 @@ export class EdgeAuditMirror {
       message: `edge ${edgeId}'s records from ${head.seq + 1} never arrived: the hub holds up to record ${head.seq} and got ${hole.attempts} runs starting beyond it over ${Math.round(forMs / 1000)} s (the last from record ${from})`,
     };
     this.raise(edgeId, alarm, nowMs);
+    // counted afresh: a hole that persists after the alarm was acknowledged alarms again only after as long again
+    this.s.holeFilled.run(edgeId);
     return { status: 'early', from, head, alarm };
   }
 
@@ -223,10 +246,11 @@ export class EdgeAuditMirror {
   /** The mirror's state for an edge; undefined when nothing ever arrived from it. */
   status(edgeId: string, alarmLimit = 50): MirrorStatus | undefined {
     const cp = (this.s.checkpoint.get(edgeId) as AuditCheckpointRow | undefined) ?? null;
-    const alarms = this.s.alarms.all(edgeId, alarmLimit) as StoredAuditAlarm[];
+    const alarms = this.alarms.list(edgeId, alarmLimit);
     if (!cp && alarms.length === 0) return undefined;
     const head = this.head(edgeId);
-    return { edgeId, head, lastCheckpoint: cp, verified: alarms.length === 0 && cp !== null && cp.seq === head.seq && cp.hash === head.hash, alarms };
+    const activeAlarms = this.alarms.activeCount(edgeId);
+    return { edgeId, head, lastCheckpoint: cp, verified: activeAlarms === 0 && cp !== null && cp.seq === head.seq && cp.hash === head.hash, activeAlarms, alarms };
   }
 
   /** Up to `limit` mirrored rows of an edge after `afterSeq`, in seq order. */

@@ -5,7 +5,7 @@
  *   GET /api/console/fleet                every edge: link state, backlog, policy, models, alarms
  *   GET /api/console/edges/:id            tags, aggregates, forecast vs actuals, battery, PV, voltage
  *   GET /api/console/approvals?decided=N  pending escalations with their forecasts; N decided ones
- *   GET /api/console/audit?q=&limit=      the hub's audit chain and login events, searched; chain status
+ *   GET /api/console/audit?q=&limit=      the hub's audit chain and login events, searched; each chain's status and alarms
  *   GET /api/events                       server-sent events: escalation, approval, decision, edge, readings, audit
  *
  * Each answer carries `nowMs` (the hub's clock: countdowns in the browser run from it) and `me`.
@@ -84,8 +84,8 @@ export async function consoleApiRoutes(app: FastifyInstance, o: ConsoleApiOption
       .slice(0, q.data.limit);
     const verification = o.audit.verify();
     const edges = o.store.edges().map((e) => {
-      const { status, detail } = edgeChainStatus(o.auditMirror, e.id);
-      return { edgeId: e.id, chain: { status, detail } };
+      const { status, detail, alarms } = edgeChainStatus(o.auditMirror, e.id);
+      return { edgeId: e.id, chain: { status, detail }, alarms };
     });
     return { me: me(req), nowMs: now(), q: q.data.q, records, hubChain: verification, edges };
   });

@@ -32,15 +32,19 @@ export interface EdgeChainStatus {
   alarms: StoredAuditAlarm[];
 }
 
-/** An edge's audit chain as the hub mirrors it: verified up to a signed checkpoint, broken (alarms), or unknown (nothing yet). */
+/**
+ * An edge's audit chain as the hub mirrors it: verified up to a signed checkpoint, broken (active
+ * alarms), or unknown (nothing yet). Acknowledged and cleared alarms stay in `alarms`, marked so.
+ */
 export function edgeChainStatus(mirror: EdgeAuditMirror, edgeId: string): EdgeChainStatus {
   const s = mirror.status(edgeId);
   if (!s) return { status: 'unknown', detail: 'no audit records from this edge yet', head: null, lastCheckpointAtMs: null, alarms: [] };
   const base = { head: s.head, lastCheckpointAtMs: s.lastCheckpoint?.atMs ?? null, alarms: s.alarms };
-  const latest = s.alarms[0];
-  if (latest) return { status: 'broken', detail: `${s.alarms.length} alarm(s); latest ${latest.kind}: ${latest.message}`, ...base };
-  if (!s.verified) return { status: 'unknown', detail: `record ${s.head.seq} mirrored, no signed checkpoint of it yet`, ...base };
-  return { status: 'ok', detail: `${s.head.seq} records, signed checkpoint of ${new Date(s.lastCheckpoint!.atMs).toISOString()}`, ...base };
+  const latest = s.alarms.find((a) => a.active);
+  if (latest) return { status: 'broken', detail: `${s.activeAlarms} active alarm(s); latest ${latest.kind}: ${latest.message}`, ...base };
+  const rested = s.alarms.length > 0 ? ` (${s.alarms.length} alarm(s) acknowledged or cleared)` : '';
+  if (!s.verified) return { status: 'unknown', detail: `record ${s.head.seq} mirrored, no signed checkpoint of it yet${rested}`, ...base };
+  return { status: 'ok', detail: `${s.head.seq} records, signed checkpoint of ${new Date(s.lastCheckpoint!.atMs).toISOString()}${rested}`, ...base };
 }
 
 export interface Alarm {
@@ -82,7 +86,8 @@ const QUALITY_STALE = 3;
 /** A backlog older than this at the edge is an alarm. */
 const BACKLOG_ALARM_MS = 60_000;
 
-function isOnline(e: EdgeRow, nowMs: number): boolean {
+/** Online by its last link state, or (one that never reported one) by having sent anything lately. */
+export function isOnline(e: EdgeRow, nowMs: number): boolean {
   return e.stateChangedMs > 0 ? e.online : nowMs - e.lastSeenMs <= ONLINE_WITHIN_MS;
 }
 
@@ -97,10 +102,10 @@ export function edgeAlarms(ctx: ViewContext, e: EdgeRow & { policy?: { expired?:
   const latest = ctx.store.forecasts(e.id, undefined, 0, ctx.nowMs + 7 * 86_400_000, 1)[0];
   if (latest?.fallbackCode) alarms.push({ code: `FORECAST_${latest.fallbackCode}`, message: latest.fallbackReason || 'the forecast fell back to the seasonal naive' });
   if (pending > 0) alarms.push({ code: 'APPROVAL_PENDING', message: `${pending} escalation(s) waiting for approval` });
-  // The newest audit alarm of each kind (AUDIT_TRUNCATION, AUDIT_FORK, AUDIT_KEY, AUDIT_GAP, AUDIT_INVALID).
+  // The newest active audit alarm of each kind (AUDIT_TRUNCATION, _FORK, _KEY, _GAP, _INVALID, _STALE); acknowledged ones are not.
   const seen = new Set<string>();
   for (const a of ctx.mirror.status(e.id)?.alarms ?? []) {
-    if (seen.has(a.kind)) continue;
+    if (!a.active || seen.has(a.kind)) continue;
     seen.add(a.kind);
     alarms.push({ code: `AUDIT_${a.kind.toUpperCase()}`, message: a.message });
   }

@@ -34,6 +34,8 @@ export const AUDIT_KINDS = [
   'policy.refused',
   'policy.expired',
   'policy.alarm',
+  /** The hub's chain: a supervisor acknowledged an alarm on an edge's audit chain (who, why). */
+  'alarm.acknowledged',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

@@ -10,6 +10,8 @@
  *  - a two-person escalation stays pending after one supervisor and runs after a second;
  *  - an escalation past its deadline leaves the pending list and the API refuses it (409);
  *  - the edge page's voltage chart labels the limits the edge reported (0.94-1.06 pu interlocks).
+ *  - an alarm on the edge's audit chain: an operator sees it without an Acknowledge button, a
+ *    supervisor acknowledges it with a comment, and it leaves the fleet's active alarms.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -190,5 +192,32 @@ describe('the operator console in Chromium', () => {
     expect(await card.count()).toBe(0);
     expect(await apiDecide(page, escalationId, 'approve')).toEqual({ status: 409, error: 'HUB_APPROVAL_EXPIRED' });
     await shot(page, 'approvals-expired');
+  }, 60_000);
+
+  it('an audit alarm: an operator cannot acknowledge it, a supervisor does with a comment; the fleet no longer shows it', async () => {
+    const edgeId = 'edge-north';
+    system.hub.auditMirror.alarms.raise(edgeId, { kind: 'fork', code: 'HUB_AUDIT_FORK', seq: 99_999, hash: 'ab'.repeat(32), message: `edge ${edgeId} sent record 99999 as abab..., the hub holds cdcd...: two histories` }, Date.now());
+    const alarmId = system.hub.auditMirror.alarms.list(edgeId, 1)[0]!.id;
+    const row = (p: Page) => p.locator(`table.alarms tr[data-alarm="${alarmId}"]`);
+
+    const olga = await loginAs(USERS.operator);
+    await olga.click('#nav a[href="#/audit"]');
+    await row(olga).waitFor();
+    expect(await row(olga).getAttribute('data-active')).toBe('true');
+    expect(await row(olga).locator('form.ack').count()).toBe(0);
+
+    const sue = await loginAs(USERS.supervisor);
+    await sue.click('#nav a[href="#/fleet"]');
+    await sue.waitForSelector('main[data-rendered="fleet"]');
+    expect(await sue.locator(`tr[data-edge="${edgeId}"]`).textContent()).toContain('AUDIT_FORK');
+    await sue.click('#nav a[href="#/audit"]');
+    await row(sue).locator('form.ack input').fill('field crew restored the gateway from backup, ticket 4411');
+    await row(sue).locator('form.ack button').click();
+    await sue.locator(`table.alarms tr[data-alarm="${alarmId}"][data-active="false"]`).waitFor();
+    expect(await row(sue).textContent()).toMatch(/acknowledged by sue \(supervisor\).*ticket 4411/);
+    await shot(sue, 'audit-alarm-acknowledged');
+    await sue.click('#nav a[href="#/fleet"]');
+    await sue.waitForSelector('main[data-rendered="fleet"]');
+    expect(await sue.locator(`tr[data-edge="${edgeId}"]`).textContent()).not.toContain('AUDIT_FORK');
   }, 60_000);
 });

@@ -105,7 +105,7 @@ describe('console page routes', () => {
     expect(all.hubChain.ok).toBe(true);
     expect(all.records.some((r: { kind: string }) => r.kind === 'decision')).toBe(true);
     expect(all.records.some((r: { kind: string }) => r.kind === 'login')).toBe(true);
-    expect(all.edges).toEqual([{ edgeId: EDGE, chain: { status: 'unknown', detail: expect.any(String) } }]);
+    expect(all.edges).toEqual([{ edgeId: EDGE, chain: { status: 'unknown', detail: expect.any(String) }, alarms: [] }]);
     const some = (await get('/api/console/audit?q=olga', 'vic')).json();
     expect(some.records.length).toBeGreaterThan(0);
     expect(some.records.every((r: unknown) => JSON.stringify(r).toLowerCase().includes('olga'))).toBe(true);
@@ -130,7 +130,7 @@ describe('console page routes', () => {
     expect(decided.execution).toEqual({ seq: 3, atMs: clock + 1, body: { state: 'executed', message: 'setpoint 400 kW read back' } });
     let edge = (await get(`/api/console/edges/${EDGE}`, 'vic')).json();
     expect(edge.auditChain).toMatchObject({ status: 'ok', head: { seq: 3, hash: rows[2]!.hash }, lastCheckpointAtMs: clock, alarms: [] });
-    expect((await get('/api/console/audit', 'vic')).json().edges).toEqual([{ edgeId: EDGE, chain: { status: 'ok', detail: expect.stringContaining('3 records') } }]);
+    expect((await get('/api/console/audit', 'vic')).json().edges).toEqual([{ edgeId: EDGE, chain: { status: 'ok', detail: expect.stringContaining('3 records') }, alarms: [] }]);
 
     // another history at record 3: a fork, shown as an alarm; the mirror keeps what it had
     const forged = sealAuditRecord(rows[1]!, { ...entries[2]!, body: { state: 'failed' } }).row;

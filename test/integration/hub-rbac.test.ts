@@ -6,6 +6,7 @@
  * goes through inject().
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +15,10 @@ import { hubConfigSchema, validateConfig } from '../../config/index.js';
 import { HubAuditLog, buildHub, type Hub } from '../../hub/index.js';
 import type { Role } from '../../hub/auth/index.js';
 import type { EscalationRow } from '../../hub/approvals/index.js';
-import { publicKeyFromHex } from '../../protocols/tuf/index.js';
+import { publicKeyFromHex, tufPublicKey } from '../../protocols/tuf/index.js';
+import { EMPTY_HEAD, sealAuditRecord, signCheckpoint } from '../../protocols/audit/index.js';
 import {
+  checkpointToWire,
   decodeEnvelope,
   encodeEnvelope,
   Quality,
@@ -132,6 +135,26 @@ async function ingestAndFind(e: Escalation): Promise<number> {
   return row.id;
 }
 
+let auditRuns = 0;
+/** A new audit alarm on the edge (no key is registered for it here: each run is a key alarm); its id. */
+function raiseAuditAlarm(): number {
+  auditRuns++;
+  const { row } = sealAuditRecord(EMPTY_HEAD, { atMs: clock, kind: 'proposal', subject: { proposalId: `audit-${auditRuns}` }, body: {} });
+  const key = generateKeyPairSync('ed25519');
+  const cp = signCheckpoint({ chainId: EDGE, seq: row.seq, hash: row.hash, atMs: clock }, key.privateKey);
+  const outcome = hub.auditMirror.apply(EDGE, { edgeId: EDGE, records: [row], checkpoint: checkpointToWire(cp, tufPublicKey(key.publicKey).keyId) }, clock);
+  if (outcome.status !== 'alarm') throw new Error(`expected an alarm, got ${outcome.status}`);
+  return hub.auditMirror.status(EDGE)!.alarms[0]!.id;
+}
+
+async function acknowledge(s: Session | undefined, alarmId: number, opts: { csrf?: string | null } = {}) {
+  const headers: Record<string, string> = {};
+  if (s) headers.cookie = s.cookie;
+  const csrf = opts.csrf === undefined ? s?.csrf : opts.csrf;
+  if (csrf) headers['x-csrf-token'] = csrf;
+  return hub.app.inject({ method: 'POST', url: `/api/edges/${EDGE}/audit/alarms/${alarmId}/acknowledge`, headers, payload: { comment: 'seen; ticket 17' } });
+}
+
 type Who = 'anonymous' | Role;
 interface RouteCase {
   route: string;
@@ -173,6 +196,7 @@ const ROUTES: RouteCase[] = [
   { route: 'POST /api/logout', min: 'viewer', call: (s) => hub.app.inject({ method: 'POST', url: '/api/logout', headers: s ? { cookie: s.cookie, 'x-csrf-token': s.csrf } : {} }) },
   { route: 'POST /api/approvals/:id/approve', min: 'operator', call: async (s) => act(s, await ingestAndFind(escalation()), 'approve') },
   { route: 'POST /api/approvals/:id/reject', min: 'operator', call: async (s) => act(s, await ingestAndFind(escalation()), 'reject') },
+  { route: 'POST /api/edges/:id/audit/alarms/:alarmId/acknowledge', min: 'supervisor', call: async (s) => acknowledge(s, raiseAuditAlarm()) },
 ];
 
 const CASES = ROUTES.flatMap((r) =>
@@ -238,6 +262,18 @@ describe('hub RBAC', () => {
     const logout = await hub.app.inject({ method: 'POST', url: '/api/logout', headers: { cookie: op.cookie } });
     expect(logout.statusCode).toBe(403);
     expect((await approvals(admin)).find((r) => r.id === id)?.state).toBe('pending');
+  });
+
+  it('refuses to acknowledge an audit alarm without the CSRF token, or with another session\'s; the alarm stays active', async () => {
+    const sup = await session('supervisor');
+    const other = await session('admin');
+    const id = raiseAuditAlarm();
+    for (const csrf of [null, other.csrf, 'x']) {
+      const res = await acknowledge(sup, id, { csrf });
+      expect(res.statusCode).toBe(403);
+      expect(res.json()).toMatchObject({ error: 'HUB_AUTH_CSRF' });
+    }
+    expect(hub.auditMirror.alarms.get(id)).toMatchObject({ active: true, acknowledged: null });
   });
 
   it('a logged-out session is refused', async () => {
@@ -362,12 +398,12 @@ describe('hub approvals', () => {
     expect((await approvals(admin, 'expired')).find((r) => r.id === id)).toMatchObject({ state: 'expired', decision: null });
   });
 
-  it('every decision is in the hub audit log, and the chain verifies', () => {
+  it('every decision and alarm acknowledgement is in the hub audit log, and the chain verifies', () => {
     const log = new HubAuditLog(hub.store.sqlite(), { chainId: 'hub', table: 'hub_audit' });
     expect(log.verify()).toMatchObject({ ok: true });
     const rows = log.rows();
     expect(rows.length).toBeGreaterThan(0);
-    expect(rows.every((r) => r.kind === 'decision')).toBe(true);
+    expect(new Set(rows.map((r) => r.kind))).toEqual(new Set(['decision', 'alarm.acknowledged']));
     expect(rows.some((r) => (JSON.parse(r.bodyJson) as { user: string }).user === 'sup2')).toBe(true);
   });
 });

@@ -2,7 +2,9 @@
  * The edge's audit sync (edge/audit/sync.ts) against a real audit log and an in-memory outbox:
  * what it queues, and how it answers the hub's mirrored head (AuditHead): behind the cursor, it
  * sends again from there; an answer to a run queued before the last rewind is stale; a refusal
- * after a refusal does not rewind again, an early answer after it does.
+ * after a refusal does not rewind again, an early answer after it does. A record the hub refuses as
+ * invalid (a malformed hash, edited contents), end to end through the wire codec, the mirror and its
+ * answers: one alarm, the mirror at the record before it, and the edge stops sending there.
  */
 import Database from 'better-sqlite3';
 import { createPublicKey } from 'node:crypto';
@@ -12,9 +14,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditHubSync, EdgeAuditLog, loadOrCreateEdgeKey, type AuditHubSyncOptions } from '../../edge/audit/index.js';
 import type { OutboxDraft } from '../../edge/store/edge-store.js';
-import { GENESIS_HASH } from '../../protocols/audit/index.js';
-import type { AuditHeadNotice, AuditSync } from '../../protocols/index.js';
-import { EdgeAuditMirror } from '../../hub/audit/index.js';
+import { GENESIS_HASH, signCheckpoint } from '../../protocols/audit/index.js';
+import { checkpointToWire, decodeEnvelope, encodeEnvelope, envelope, type AuditHeadNotice, type AuditSync } from '../../protocols/index.js';
+import { AuditHeadAnswers, EdgeAuditMirror, type AuditAlarm } from '../../hub/audit/index.js';
 import { captureLogger } from '../helpers/logger.js';
 
 let dir: string;
@@ -146,6 +148,82 @@ describe('AuditHubSync reports what happened to its chain', () => {
     expect(said).toHaveLength(1);
     expect(said[0]).toMatchObject({ level: 50, headSeq: 31 });
     expect(logs.some((l) => String(l.msg).includes('could not queue'))).toBe(false);
+  });
+});
+
+describe('a record the hub refuses as invalid, mid-chain: edge sync -> wire -> mirror -> answer -> edge', () => {
+  const tamper = (sql: string) => {
+    db.exec('DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
+    db.exec(sql);
+  };
+
+  /** The hub side on the test's file: a mirror with the edge's key, and its answers, decoded as the edge's uplink decodes them. */
+  function hub() {
+    const key = loadOrCreateEdgeKey(dir);
+    const told: AuditAlarm[] = [];
+    const mirror = new EdgeAuditMirror(db, { keys: new Map([['edge-1', { key: createPublicKey(key.privateKey), keyId: key.keyId }]]), onAlarm: (_e, a) => told.push(a) });
+    const notices: AuditHeadNotice[] = [];
+    const answers = new AuditHeadAnswers(captureLogger('warn').logger, () => clock);
+    answers.setPublisher(async (_topic, bytes) => {
+      const d = decodeEnvelope(bytes);
+      if (d.ok && d.value.payload.kind === 'auditHead') notices.push(d.value.payload.auditHead);
+    });
+    let deliveries = 0;
+    /** Some passes of the edge: queue, deliver each message over the codec (one ingest transaction each), hand the answers back; a record appended each pass. */
+    const passes = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        sync.syncNow();
+        for (const q of queued.splice(0)) {
+          deliveries++;
+          const d = decodeEnvelope(encodeEnvelope(envelope({ edgeId: 'edge-1', siteId: 's', seq: deliveries, sentAtMs: clock, payload: { kind: 'audit', audit: q } })));
+          if (!d.ok || d.value.payload.kind !== 'audit') throw new Error(`the hub could not decode the run: ${d.ok ? d.value.payload.kind : d.error.message}`);
+          answers.answer('s', 'edge-1', d.value.payload.audit, mirror.apply('edge-1', d.value.payload.audit, clock));
+          answers.settled(true);
+        }
+        for (const notice of notices.splice(0)) sync.hubHead(notice);
+        clock += 1000;
+        log.append({ atMs: clock, kind: 'proposal', subject: { proposalId: `later-${i}` }, body: {} });
+      }
+    };
+    return { mirror, told, passes, deliveries: () => deliveries };
+  }
+
+  it('a malformed hash (record 15 of 30): one invalid alarm naming it; the mirror holds 1..14; a bounded number of deliveries; the edge keeps its chain', () => {
+    tamper("UPDATE audit SET hash = 'xyz' WHERE seq = 15");
+    const h = hub();
+    h.passes(10);
+    expect(h.told).toEqual([expect.objectContaining({ kind: 'invalid', seq: 15, message: expect.stringMatching(/edge-1's record 15: AUDIT_MALFORMED: record 15's hash 'xyz' is not 64 lowercase hex/) })]);
+    expect(h.mirror.head('edge-1')).toEqual({ seq: 14, hash: log.rows(14, 14)[0]!.hash });
+    // 1-10, 11-14, then 15-16 once (a malformed hash cannot end a signed run); nothing after, however many appends
+    expect(h.deliveries()).toBe(3);
+    expect(log.head().seq).toBe(40);
+    expect(logs.filter((l) => String(l.msg).includes('audit record 15 has a malformed hash'))).toHaveLength(1);
+    expect(h.mirror.verify('edge-1')).toMatchObject({ ok: true, records: 14 });
+  });
+
+  it('contents edited under a well-formed hash (the edge cannot tell): the hub names the record, the edge sends what precedes it and stops', () => {
+    tamper(`UPDATE audit SET body = '{"i":"forged"}' WHERE seq = 15`);
+    const h = hub();
+    h.passes(10);
+    expect(h.told).toEqual([expect.objectContaining({ kind: 'invalid', code: 'HUB_AUDIT_INVALID_RECORD', seq: 15, message: expect.stringMatching(/AUDIT_HASH_MISMATCH/) })]);
+    expect(h.mirror.head('edge-1').seq).toBe(14);
+    // 1-10, 11-20 (refused for 15), 21-30 (blocked behind 15), then 11-14 again; then nothing
+    expect(h.deliveries()).toBe(4);
+    expect(logs.filter((l) => String(l.msg).startsWith('the hub refused audit record 15 as invalid'))).toHaveLength(1);
+  });
+
+  it('nothing after the refused record is merged as a continuation, whoever sends it (an older edge sends on)', () => {
+    tamper("UPDATE audit SET hash = 'xyz' WHERE seq = 15");
+    const h = hub();
+    h.passes(1);
+    const key = loadOrCreateEdgeKey(dir);
+    const rows = log.rows(16, 25);
+    const last = rows[rows.length - 1]!;
+    const cp = signCheckpoint({ chainId: 'edge-1', seq: last.seq, hash: last.hash, atMs: clock }, key.privateKey);
+    const onward: AuditSync = { edgeId: 'edge-1', records: rows, checkpoint: checkpointToWire(cp, key.keyId) };
+    expect(h.mirror.apply('edge-1', onward, clock)).toEqual({ status: 'blocked', from: 16, head: { seq: 14, hash: log.rows(14, 14)[0]!.hash }, invalidSeq: 15 });
+    expect(h.mirror.head('edge-1').seq).toBe(14);
+    expect(h.told).toHaveLength(1);
   });
 });
 

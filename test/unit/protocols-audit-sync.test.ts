@@ -81,7 +81,7 @@ describe('AuditSync on the wire', () => {
     ['a bad chain id', withCheckpoint({ chainId: 'a/b' }), /checkpoint.chain_id/],
     ['a checkpoint hash that is not hex', withCheckpoint({ hash: 'zz' }), /checkpoint.hash/],
     ['a record at seq 0', withRecord({ seq: 0 }), /records\[1\].seq must be an integer >= 1/],
-    ['a record hash that is not hex', withRecord({ hash: 'A'.repeat(64) }), /records\[1\].hash/],
+    ['a record hash of more than 256 characters', withRecord({ hash: 'a'.repeat(257) }), /records\[1\].hash must be 1-256 characters/],
     ['a record without prev_hash', withRecord({ prevHash: '' }), /records\[1\].prev_hash/],
     ['a record with an empty body', withRecord({ bodyJson: '' }), /records\[1\].body_json/],
     ['a record without a kind', withRecord({ kind: '' }), /records\[1\].kind/],
@@ -93,6 +93,13 @@ describe('AuditSync on the wire', () => {
     expect(r.error.message).toMatch(message);
   });
 
+  it('carries a record hash or prev_hash that is not hex as sent: the hub judges it (an alarm), a refusal here would be resent forever', () => {
+    for (const patch of [{ hash: 'A'.repeat(64) }, { hash: 'xyz' }, { prevHash: 'not a hash' }]) {
+      const r = decodeEnvelope(rawEnvelope(withRecord(patch)));
+      expect(r.ok && r.value.payload.kind === 'audit' && r.value.payload.audit.records[1]).toMatchObject(patch);
+    }
+  });
+
   it('refuses bytes that are not an envelope at all: PROTO_MALFORMED', () => {
     const bytes = rawEnvelope(good());
     const r = decodeEnvelope(bytes.subarray(0, bytes.length - 3));
@@ -101,13 +108,15 @@ describe('AuditSync on the wire', () => {
 });
 
 describe('AuditHead on the wire (hub -> edge)', () => {
-  const notice = { edgeId: 'edge-1', seq: 10, hash: 'ab'.repeat(32), answersAtMs: 1_780_000_000_500, refused: false };
+  const notice = { edgeId: 'edge-1', seq: 10, hash: 'ab'.repeat(32), answersAtMs: 1_780_000_000_500, refused: false, invalidSeq: 0 };
 
   it('round trips, and travels on the edge\'s .../cmd/audit-head', () => {
     const decoded = decodeEnvelope(encodeEnvelope(envelope({ ...base, seq: 0, payload: { kind: 'auditHead', auditHead: notice } })));
     expect(decoded.ok && decoded.value.payload).toEqual({ kind: 'auditHead', auditHead: notice });
     const refused = decodeEnvelope(encodeEnvelope(envelope({ ...base, seq: 0, payload: { kind: 'auditHead', auditHead: { ...notice, seq: 0, hash: '0'.repeat(64), refused: true } } })));
     expect(refused.ok && refused.value.payload).toMatchObject({ auditHead: { seq: 0, refused: true } });
+    const invalid = decodeEnvelope(encodeEnvelope(envelope({ ...base, seq: 0, payload: { kind: 'auditHead', auditHead: { ...notice, refused: true, invalidSeq: 11 } } })));
+    expect(invalid.ok && invalid.value.payload).toMatchObject({ auditHead: { seq: 10, refused: true, invalidSeq: 11 } });
     expect(parseTopic(commandTopic('north', 'edge-1', 'audit-head'))).toEqual({ direction: 'command', siteId: 'north', edgeId: 'edge-1', kind: 'audit-head' });
   });
 

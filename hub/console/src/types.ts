@@ -181,5 +181,19 @@ export interface AuditView {
   q: string;
   records: AuditRecord[];
   hubChain: { ok: true; records: number } | { ok: false; at: number; code: string; message: string };
-  edges: { edgeId: string; chain: { status: 'ok' | 'broken' | 'unknown'; detail: string } }[];
+  edges: { edgeId: string; chain: { status: 'ok' | 'broken' | 'unknown'; detail: string }; alarms: AuditAlarm[] }[];
+}
+
+/** An alarm on an edge's audit chain, active or kept in the history (hub/audit/alarms.ts). */
+export interface AuditAlarm {
+  id: number;
+  edgeId: string;
+  kind: string;
+  code: string;
+  seq: number;
+  message: string;
+  atMs: number;
+  active: boolean;
+  acknowledged: { by: string; role: string; atMs: number; comment: string } | null;
+  clearedMs: number | null;
 }
