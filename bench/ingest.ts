@@ -1,7 +1,7 @@
 /**
  * Ingestion end to end: a Sparkplug B edge node in its own process publishes batches of 100
  * metrics to mosquitto (Debian's, started here on a loopback port); the edge agent (`gridos
- * edge`, its own process) subscribes, runs its real pipeline, commits to its SQLite store and
+ * edge` started through bin/gridos-edge as on a gateway, its own process) subscribes, runs its real pipeline, commits to its SQLite store and
  * sends telemetry up through its uplink; this process plays the hub's part of acknowledging
  * what arrives (it decodes only the sequence number: the hub is not what is measured here).
  *

@@ -411,8 +411,14 @@ export const edgeConfigSchema = z
         auditSyncInterval: duration.default(30_000),
         /** Audit records per message to the hub, at most. */
         auditBatchRecords: z.number().int().min(1).max(10_000).default(500),
+        /**
+         * With nothing new to send, a signed checkpoint of the chain's head goes to the hub this
+         * often: the hub then knows a quiet edge is in sync, and alarms `stale` only an edge whose
+         * chain stopped reaching it (keep it well under the hub's audit.staleAfter, 15 min).
+         */
+        auditHeadEvery: duration.pipe(z.number().min(1000)).default(300_000),
       })
-      .default({ flushInterval: 1000, maxBatchReadings: 1000, maxBatchBytes: 256 * 1024, compress: true, inFlight: 32, ackTimeout: 10_000, backlogShare: 0.5, auditSyncInterval: 30_000, auditBatchRecords: 500 })
+      .default({ flushInterval: 1000, maxBatchReadings: 1000, maxBatchBytes: 256 * 1024, compress: true, inFlight: 32, ackTimeout: 10_000, backlogShare: 0.5, auditSyncInterval: 30_000, auditBatchRecords: 500, auditHeadEvery: 300_000 })
       .transform((u) => ({
         flushIntervalMs: u.flushInterval,
         maxBatchReadings: u.maxBatchReadings,
@@ -423,6 +429,7 @@ export const edgeConfigSchema = z
         backlogShare: u.backlogShare,
         auditSyncIntervalMs: u.auditSyncInterval,
         auditBatchRecords: u.auditBatchRecords,
+        auditHeadEveryMs: u.auditHeadEvery,
       })),
     outbox: z
       .strictObject({

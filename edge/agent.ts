@@ -190,6 +190,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
     now,
     logger: log,
     everyMs: config.uplink.auditSyncIntervalMs,
+    headEveryMs: config.uplink.auditHeadEveryMs,
     batchRecords: config.uplink.auditBatchRecords,
     maxBatchBytes: config.uplink.maxBatchBytes,
   });

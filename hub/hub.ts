@@ -70,7 +70,7 @@ export async function buildHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     alarms: auditMirror.alarms,
     edges: () => store.edges().map((e) => ({ id: e.id, online: isOnline(e, now()), lastSeenMs: e.lastSeenMs })),
     head: (edgeId) => auditMirror.head(edgeId),
-    advancedMs: (edgeId) => auditMirror.advancedMs(edgeId),
+    confirmedMs: (edgeId) => auditMirror.confirmedMs(edgeId),
     staleAfterMs: config.audit.staleAfterMs,
     now,
     onAlarm,

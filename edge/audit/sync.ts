@@ -44,6 +44,11 @@ export interface AuditHubSyncOptions {
   now: () => number;
   logger: Logger;
   everyMs: number;
+  /**
+   * With nothing new to send, a checkpoint of the head (no records) goes out this often: the
+   * hub's proof that a quiet edge is in sync, not stuck (its `stale` alarm). Default 5 min.
+   */
+  headEveryMs?: number;
   /** Records per message, at most. */
   batchRecords: number;
   /** Bytes of record text per message, about, at most (one record always fits). */
@@ -71,6 +76,8 @@ export class AuditHubSync {
   private badHead: string | undefined;
   /** The record where sending stops, as last reported (once). */
   private stopSaid: string | undefined;
+  /** When something was last queued for the hub (this clock); undefined: not since start. */
+  private queuedAtMs: number | undefined;
 
   constructor(private readonly o: AuditHubSyncOptions) {
     this.log = o.logger.child({ component: 'audit-sync' });
@@ -178,7 +185,15 @@ export class AuditHubSync {
     const sent = this.sent();
     const head = log.head();
     // An empty chain is news only when something was sent: then every record was removed here.
-    if ((head.seq === 0 && sent.seq === 0) || (head.seq === sent.seq && head.hash === sent.hash)) return 0;
+    if (head.seq === 0 && sent.seq === 0) return 0;
+    if (head.seq === sent.seq && head.hash === sent.hash) {
+      // In sync: only the periodic checkpoint that says so.
+      const nowMs = this.o.now();
+      if (this.queuedAtMs !== undefined && nowMs - this.queuedAtMs < (this.o.headEveryMs ?? 300_000)) return 0;
+      if (!HEX64.test(head.hash)) return 0;
+      this.queue([this.o.draft(this.message([], head))], head);
+      return 1;
+    }
     if (!HEX64.test(head.hash)) {
       // Not a checkpoint anyone could sign: the head record's hash column was edited here.
       if (this.badHead !== head.hash) {
@@ -236,6 +251,7 @@ export class AuditHubSync {
   private queue(drafts: OutboxDraft[], through: AuditHead, meta: Record<string, string | number> = {}): void {
     if (drafts.length === 0) return;
     this.o.store.commit({ outbox: drafts, meta: { [SENT_SEQ]: through.seq, [SENT_HASH]: through.hash, ...meta } });
+    this.queuedAtMs = this.o.now();
     this.log.debug({ messages: drafts.length, through: through.seq }, 'audit records queued for the hub');
     this.o.onQueued();
   }

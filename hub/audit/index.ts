@@ -15,7 +15,7 @@
  *   answers.answer(siteId, 'edge-1', auditSync, outcome); // AuditHead on .../cmd/audit-head
  *   // a supervisor acknowledges an alarm (history kept, appended to the hub's chain):
  *   new AlarmAcknowledger({ db, alarms: mirror.alarms, audit: log, now }).acknowledge('edge-1', 7, { name: 'sue', role: 'supervisor' }, 'known: gateway reimaged');
- *   staleDecision({ advancedMs, headSeq, lastSeenMs, online, open }, 15 * 60_000); // 'raise' | 'clear' | 'none'
+ *   staleDecision({ confirmedMs, headSeq, lastSeenMs, online, open }, 15 * 60_000); // 'raise' | 'clear' | 'none'
  */
 export { HubAuditLog } from './log.js';
 export type { AuditLogOptions } from './log.js';

@@ -137,7 +137,8 @@ export class EdgeAuditMirror {
       setHead: p(`INSERT INTO edge_audit_heads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (edge_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
         cp_seq = excluded.cp_seq, cp_hash = excluded.cp_hash, cp_at_ms = excluded.cp_at_ms, cp_signature = excluded.cp_signature,
         cp_key_id = excluded.cp_key_id, cp_received_ms = excluded.cp_received_ms`),
-      advancedMs: p('SELECT e.received_ms FROM edge_audit_heads h JOIN edge_audit e ON e.edge_id = h.edge_id AND e.seq = h.seq WHERE h.edge_id = ?').pluck(),
+      // the head record's arrival, or a later signed checkpoint of the same head (a quiet edge's heartbeat)
+      confirmedMs: p('SELECT max(e.received_ms, coalesce(h.cp_received_ms, 0)) FROM edge_audit_heads h JOIN edge_audit e ON e.edge_id = h.edge_id AND e.seq = h.seq WHERE h.edge_id = ?').pluck(),
       refusedIn: p(`SELECT min(seq) FROM edge_audit_alarms WHERE edge_id = ? AND kind = 'invalid' AND code IN (${RECORD_INVALID_CODES.map(() => '?').join(', ')}) AND seq > ? AND seq <= ?`).pluck(),
       hole: p(`INSERT INTO edge_audit_holes VALUES (?, ?, ?, 1) ON CONFLICT (edge_id) DO UPDATE SET
         first_ms = CASE WHEN head_seq = excluded.head_seq THEN first_ms ELSE excluded.first_ms END,
@@ -209,9 +210,13 @@ export class EdgeAuditMirror {
     return (this.s.refusedIn.get(edgeId, ...RECORD_INVALID_CODES, afterSeq, throughSeq) as number | null) ?? undefined;
   }
 
-  /** When the edge's mirror last advanced (its head record arrived); undefined when nothing is mirrored. */
-  advancedMs(edgeId: string): number | undefined {
-    return this.s.advancedMs.get(edgeId) as number | undefined;
+  /**
+   * When the mirror was last known current: its head record arrived, or later the edge's signed
+   * checkpoint of that same head (sent every uplink.auditHeadEvery when it has nothing new).
+   * Undefined when nothing is mirrored.
+   */
+  confirmedMs(edgeId: string): number | undefined {
+    return this.s.confirmedMs.get(edgeId) as number | undefined;
   }
 
   /** A run from `from`, beyond the head: counted against the hole after the head; a gap alarm once it persisted. */

@@ -9,7 +9,7 @@
  *  - a viewer sees approvals but has no approve button, and the API refuses (403);
  *  - a two-person escalation stays pending after one supervisor and runs after a second;
  *  - an escalation past its deadline leaves the pending list and the API refuses it (409);
- *  - the edge page's voltage chart labels the limits the edge reported (0.94-1.06 pu interlocks).
+ *  - the edge page's voltage chart labels the limits the edge reported (0.94-1.06 pu interlocks);
  *  - an alarm on the edge's audit chain: an operator sees it without an Acknowledge button, a
  *    supervisor acknowledges it with a comment, and it leaves the fleet's active alarms.
  */

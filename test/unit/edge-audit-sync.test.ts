@@ -227,6 +227,37 @@ describe('a record the hub refuses as invalid, mid-chain: edge sync -> wire -> m
   });
 });
 
+describe('a quiet edge confirms its head', () => {
+  it('in sync and nothing new: a checkpoint of the head (no records) every headEveryMs, which the hub takes as its mirror being current', () => {
+    const key = loadOrCreateEdgeKey(dir);
+    const told: AuditAlarm[] = [];
+    const mirror = new EdgeAuditMirror(db, { keys: new Map([['edge-1', { key: createPublicKey(key.privateKey), keyId: key.keyId }]]), onAlarm: (_e, a) => told.push(a) });
+    sync = makeSync({ headEveryMs: 300_000 });
+    const deliver = () => queued.splice(0).map((q) => mirror.apply('edge-1', q, clock).status);
+    sync.syncNow();
+    expect(deliver()).toEqual(['merged', 'merged', 'merged']); // 1-10, 11-20, 21-30
+    const merged = mirror.confirmedMs('edge-1');
+    expect(merged).toBe(clock);
+    clock += 299_999;
+    expect(sync.syncNow()).toBe(0); // in sync, too early for a checkpoint
+    clock += 1;
+    expect(sync.syncNow()).toBe(1);
+    expect(queued[0]).toMatchObject({ records: [], checkpoint: { seq: 30 } });
+    expect(deliver()).toEqual(['duplicate']);
+    expect(mirror.confirmedMs('edge-1')).toBe(clock);
+    expect(mirror.head('edge-1').seq).toBe(30);
+    expect(told).toEqual([]);
+    // a new record is sent as usual, and restarts the wait for the next checkpoint
+    log.append({ atMs: clock, kind: 'proposal', subject: { proposalId: 'p30' }, body: {} });
+    clock += 1000;
+    expect(sync.syncNow()).toBe(1);
+    expect(queued[0]!.records.map((r) => r.seq)).toEqual([31]);
+    expect(deliver()).toEqual(['merged']);
+    clock += 1000;
+    expect(sync.syncNow()).toBe(0);
+  });
+});
+
 describe('AuditHubSync cuts runs by bytes on the wire', () => {
   it('measures record text in UTF-8 bytes, not UTF-16 code units', () => {
     const before = log.head().seq;

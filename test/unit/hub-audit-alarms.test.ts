@@ -119,17 +119,19 @@ describe('acknowledging an audit alarm', () => {
 
 describe('the stale rule (pure)', () => {
   const STALE = 15 * MIN;
-  const facts = (o: Partial<StaleFacts>): StaleFacts => ({ advancedMs: T0, headSeq: 10, lastSeenMs: T0, online: true, open: undefined, ...o });
+  const facts = (o: Partial<StaleFacts>): StaleFacts => ({ confirmedMs: T0, headSeq: 10, lastSeenMs: T0, online: true, open: undefined, ...o });
 
   it.each<[string, Partial<StaleFacts>, string]>([
     ['online, heard from past staleAfter since the mirror advanced', { lastSeenMs: T0 + STALE + 1 }, 'raise'],
     ['heard from exactly staleAfter after: not yet', { lastSeenMs: T0 + STALE }, 'none'],
-    ['heard from lately, the mirror advanced lately', { advancedMs: T0 + 10 * MIN, lastSeenMs: T0 + 20 * MIN }, 'none'],
+    ['heard from lately, the mirror advanced lately', { confirmedMs: T0 + 10 * MIN, lastSeenMs: T0 + 20 * MIN }, 'none'],
     ['offline (its link state is the alarm)', { lastSeenMs: T0 + 2 * STALE, online: false }, 'none'],
-    ['never synced', { advancedMs: undefined, headSeq: 0, lastSeenMs: T0 + 2 * STALE }, 'none'],
-    ['raised at this head, still there', { lastSeenMs: T0 + 2 * STALE, open: { seq: 10 } }, 'none'],
-    ['raised, and the mirror advanced since', { headSeq: 11, advancedMs: T0 + 3 * STALE, lastSeenMs: T0 + 3 * STALE, open: { seq: 10 } }, 'clear'],
-    ['raised, advanced, even offline now', { headSeq: 12, online: false, open: { seq: 10 } }, 'clear'],
+    ['never synced', { confirmedMs: undefined, headSeq: 0, lastSeenMs: T0 + 2 * STALE }, 'none'],
+    ['a quiet edge: no new records for an hour, its checkpoint of the same head arrived lately', { confirmedMs: T0 + 55 * MIN, lastSeenMs: T0 + 60 * MIN }, 'none'],
+    ['raised at this head, still there', { lastSeenMs: T0 + 2 * STALE, open: { seq: 10, atMs: T0 + STALE + 1 } }, 'none'],
+    ['raised, and the mirror advanced since', { headSeq: 11, confirmedMs: T0 + 3 * STALE, lastSeenMs: T0 + 3 * STALE, open: { seq: 10, atMs: T0 + STALE + 1 } }, 'clear'],
+    ['raised, then the edge confirmed the same head (its sync came back with nothing new)', { confirmedMs: T0 + 2 * STALE, lastSeenMs: T0 + 2 * STALE, open: { seq: 10, atMs: T0 + STALE + 1 } }, 'clear'],
+    ['raised, advanced, even offline now', { headSeq: 12, online: false, open: { seq: 10, atMs: T0 + STALE + 1 } }, 'clear'],
   ])('%s -> %s', (_name, f, expected) => {
     expect(staleDecision(facts(f), STALE)).toBe(expected);
   });
@@ -142,7 +144,7 @@ describe('StaleMirrorWatch on a real mirror', () => {
       alarms: mirror.alarms,
       edges: () => [{ id: EDGE, online: true, lastSeenMs }],
       head: (e) => mirror.head(e),
-      advancedMs: (e) => mirror.advancedMs(e),
+      confirmedMs: (e) => mirror.confirmedMs(e),
       staleAfterMs: 15 * MIN,
       now: () => clock,
       onAlarm: (_e, x) => told.push(x),
@@ -154,7 +156,7 @@ describe('StaleMirrorWatch on a real mirror', () => {
       clock = lastSeenMs = T0 + t * MIN;
       watch.check();
     }
-    expect(told).toEqual([expect.objectContaining({ kind: 'stale', code: 'HUB_AUDIT_STALE', seq: 10, message: expect.stringMatching(/stayed at record 10 .*\(16 min, audit.staleAfter 15 min\)/) })]);
+    expect(told).toEqual([expect.objectContaining({ kind: 'stale', code: 'HUB_AUDIT_STALE', seq: 10, message: expect.stringMatching(/not been confirmed current \(record 10\) .*\(16 min, audit.staleAfter 15 min\)/) })]);
     const stale = mirror.alarms.uncleared(EDGE, 'stale')!;
     expect(stale).toMatchObject({ active: true, atMs: T0 + 16 * MIN });
     // acknowledged while it lasts: still not raised again
