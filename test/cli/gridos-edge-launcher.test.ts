@@ -42,7 +42,7 @@ describe('bin/gridos-edge', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('valid edge configuration');
     const argv = readFileSync(`${record}.argv`, 'utf8').trim().split('\n');
-    expect(argv.slice(0, 2)).toEqual(['--max-semi-space-size=4', '--heap-growing-percent=25']);
+    expect(argv.slice(0, 2)).toEqual(['--max-semi-space-size=4', '--heap-growing-percent=40']);
     expect(argv[2]).toMatch(/dist\/bin\/gridos\.js$/);
     expect(argv.slice(3)).toEqual(['edge', '--check', '--config', 'config/edge.example.yaml']);
     const env = readFileSync(`${record}.env`, 'utf8');
